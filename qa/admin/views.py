@@ -1,0 +1,4 @@
+"""Views."""
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__)

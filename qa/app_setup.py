@@ -1,0 +1,163 @@
+"""The steps of create_app(): extensions, blueprints, error pages, request hooks, commands."""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from flask import Flask, g, jsonify, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from qa.extensions import bootstrap, csrf, db, login_manager, migrate
+from qa.models import User
+
+log = logging.getLogger("qa")
+
+ERROR_MESSAGES = {
+    400: ("请求有误", "请求的格式或内容不正确。"),
+    401: ("需要登录", "请先登录。"),
+    403: ("无权访问", "您没有访问此页面或执行此操作的权限。"),
+    404: ("页面不存在", "您要找的页面或对象不存在。"),
+    405: ("方法不允许", "不支持该请求方法。"),
+    409: ("状态冲突", "该操作与当前状态冲突。"),
+    413: ("内容过大", "提交的内容超过了大小限制。"),
+    422: ("无法处理", "提交的内容无法处理。"),
+    429: ("请求过于频繁", "请稍后再试。"),
+    500: ("服务器错误", "服务器内部错误，已记录。请稍后再试，或把下面的编号告诉管理员。"),
+}
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "basic"
+    app.permanent_session_lifetime = timedelta(seconds=app.config["PERMANENT_SESSION_LIFETIME"])
+
+    @login_manager.user_loader
+    def load_user(session_id: str):
+        """Session ids are "<user id>:<session version>"; a bumped version ends old sessions."""
+        try:
+            user_id, version = (int(part) for part in session_id.split(":"))
+        except ValueError:
+            return None
+        user = db.session.get(User, user_id)
+        if user is None or not user.active or user.session_version != version:
+            return None
+        return user
+
+
+def register_blueprints(app: Flask) -> None:
+    from qa.admin.views import bp as admin_bp
+    from qa.api import bp as api_bp
+    from qa.auth.views import bp as auth_bp
+    from qa.main.views import bp as main_bp
+    from qa.questions.views import bp as questions_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(main_bp)
+    app.register_blueprint(questions_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    csrf.exempt(api_bp)  # token-authenticated, never cookie-authenticated
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from qa.errors import ServiceError
+
+    def render_error(status: int, message: str | None = None, code: str | None = None):
+        title, default = ERROR_MESSAGES.get(status, ("出错了", "请求未能完成。"))
+        if _wants_json():
+            body = {"error": {"code": code or f"http_{status}", "message": message or default}}
+            if status == 500:
+                body["error"]["correlation_id"] = g.get("correlation_id")
+            return jsonify(body), status
+        return render_template("errors/error.html", status=status, title=title,
+                               message=message or default, correlation_id=g.get("correlation_id")), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(400, "表单已过期或来源无效，请刷新页面后重试。", "csrf")
+
+    @app.errorhandler(ServiceError)
+    def service_error(error: ServiceError):
+        db.session.rollback()
+        return render_error(error.status, error.message, error.code)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return render_error(error.code or 500, None if error.code in ERROR_MESSAGES else error.description)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        db.session.rollback()
+        log.exception("unhandled error, correlation id %s", g.get("correlation_id"))
+        return render_error(500)
+
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def start_request():
+        g.correlation_id = uuid.uuid4().hex[:12]
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["X-Frame-Options"] = "DENY"
+        if not request.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Correlation-Id"] = g.get("correlation_id", "")
+        return response
+
+    @app.teardown_request
+    def end_request(_exc):
+        # Never leave a transaction (and on SQLite a lock) open past the request.
+        db.session.remove()
+
+
+def register_template_helpers(app: Flask) -> None:
+    from qa.models import DISCLAIMER, LEVEL_NAMES, RATING_CRITERIA, STATUS_NAMES
+    from qa.permissions import ROLE_NAMES, Permission, can, can_accept, can_answer, can_curate, can_rate
+    from qa.timeutil import format_china
+
+    app.jinja_env.filters["cn_time"] = format_china
+    app.jinja_env.filters["cn_date"] = lambda dt: format_china(dt, with_time=False)
+    app.jinja_env.globals.update(
+        Permission=Permission, can=can, can_answer=can_answer, can_accept=can_accept,
+        can_rate=can_rate, can_curate=can_curate, ROLE_NAMES=ROLE_NAMES, STATUS_NAMES=STATUS_NAMES,
+        RATING_CRITERIA=RATING_CRITERIA, LEVEL_NAMES=LEVEL_NAMES, DISCLAIMER=DISCLAIMER,
+    )
+
+    @app.context_processor
+    def inject_user_state():
+        from qa.services.notifications import unread_count
+
+        if current_user.is_authenticated:
+            return {"unread_notifications": unread_count(current_user)}
+        return {"unread_notifications": 0}
+
+
+def register_commands(app: Flask) -> None:
+    from qa.cli import register
+
+    register(app)

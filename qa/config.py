@@ -1,0 +1,84 @@
+"""Configuration: defaults here, then instance/config.py, then QA_* environment variables."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class Defaults:
+    # Data
+    SQLALCHEMY_DATABASE_URI: str | None = None  # default: SQLite in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Business rules
+    QA_ANSWER_DAYS = 10  # days from assignment to the due date
+    QA_CASE_DEADLINE_MARGIN_DAYS = 3  # the answer should arrive this long before a case deadline
+    QA_TITLE_MAX = 120
+    QA_BODY_MAX = 20_000
+    QA_TIMEZONE = "Asia/Shanghai"
+    QA_PAGE_SIZE = 20
+    # Security
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False  # set QA_SESSION_COOKIE_SECURE=1 behind HTTPS
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 12 * 3600  # absolute session lifetime, seconds
+    MAX_CONTENT_LENGTH = 1 * 1024 * 1024  # request size cap
+    WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+    # argon2id parameters (argon2-cffi defaults: m=64 MiB, t=3, p=4)
+    QA_ARGON2_TIME_COST = 3
+    QA_ARGON2_MEMORY_COST = 65536
+    QA_ARGON2_PARALLELISM = 4
+    # Front end: assets are served locally (internal network, no CDN)
+    BOOTSTRAP_SERVE_LOCAL = True
+    BOOTSTRAP_BOOTSWATCH_THEME = None
+
+
+def _coerce(raw: str, current):
+    """Convert an environment string to the type of the current value."""
+    if isinstance(current, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(current, int):
+        return int(raw)
+    return raw
+
+
+def load_config(app, test_config: dict | None = None) -> None:
+    """Fill app.config from defaults, instance/config.py, QA_* variables and test_config."""
+    app.config.from_object(Defaults)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        for key, raw in os.environ.items():
+            if not key.startswith("QA_"):
+                continue
+            name = key[3:]
+            if name in {"DATABASE_URL", "SECRET_KEY"}:
+                continue
+            target = key if key in app.config else name
+            app.config[target] = _coerce(raw, app.config.get(target))
+        if os.environ.get("QA_DATABASE_URL"):
+            app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["QA_DATABASE_URL"]
+        if os.environ.get("QA_SECRET_KEY"):
+            app.config["SECRET_KEY"] = os.environ["QA_SECRET_KEY"]
+    else:
+        app.config.update(test_config)
+
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'jianda.db'}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+
+
+def _instance_secret(path: Path) -> str:
+    """Read the instance's secret key, creating it (mode 600) on first start."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass  # another worker created it first
+    else:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()

@@ -1,0 +1,4 @@
+"""Views."""
+from flask import Blueprint
+
+bp = Blueprint("main", __name__)

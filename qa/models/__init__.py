@@ -1,0 +1,24 @@
+"""Typed SQLAlchemy models, one module per domain area."""
+from qa.models.activity import AuditEvent, IndexTask, Notification
+from qa.models.answers import DISCLAIMER, RATING_CRITERIA, Answer, CanonicalAnswer, Rating
+from qa.models.categories import CATEGORIES, Category
+from qa.models.orgs import LEVEL_NAMES, Procuratorate
+from qa.models.questions import (
+    OPEN_STATUSES,
+    STATUS_NAMES,
+    Assignment,
+    Question,
+    QuestionCounter,
+    Supplement,
+    Tag,
+    question_tag,
+)
+from qa.models.types import UTCDateTime, utcnow
+from qa.models.users import ApiToken, ExpertSpeciality, User, UserRole
+
+__all__ = [
+    "CATEGORIES", "DISCLAIMER", "LEVEL_NAMES", "OPEN_STATUSES", "RATING_CRITERIA", "STATUS_NAMES",
+    "Answer", "ApiToken", "Assignment", "AuditEvent", "CanonicalAnswer", "Category",
+    "ExpertSpeciality", "IndexTask", "Notification", "Procuratorate", "Question", "QuestionCounter",
+    "Rating", "Supplement", "Tag", "UTCDateTime", "User", "UserRole", "question_tag", "utcnow",
+]

@@ -1,0 +1,116 @@
+"""Answers: posting, quality rating and curation into canonical answers."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from qa.errors import Conflict, NotFound, ValidationError
+from qa.extensions import begin_write, db
+from qa.markup import render_markdown
+from qa.models import RATING_CRITERIA, Answer, CanonicalAnswer, Question, Rating, User
+from qa.permissions import can_answer, can_curate, can_rate, require
+from qa.services.audit import enqueue_index, notify, record
+from qa.services.questions import validate_text
+from qa.timeutil import utcnow
+
+COMMENT_MAX = 2000
+
+
+def get_answer(answer_id: int) -> Answer:
+    answer = db.session.get(Answer, answer_id)
+    if answer is None:
+        raise NotFound("答复不存在。")
+    return answer
+
+
+def post_answer(expert: User, question: Question, body: str) -> Answer:
+    """答复 by an expert assigned to the question; the asker is notified."""
+    require(can_answer(expert, question), "只有分派给您的未办结问题才能答复。")
+    body = validate_text(body, "body", "答复内容", current_app.config["QA_BODY_MAX"])
+    body_html = render_markdown(body)
+    begin_write()
+    now = utcnow()
+    answer = Answer(question=question, author_id=expert.id, author_org_id=expert.org_id,
+                    body_md=body, body_html=body_html, created_at=now, updated_at=now)
+    db.session.add(answer)
+    if question.answered_at is None:
+        question.answered_at = now
+    if question.status in ("pending", "assigned"):
+        question.status = "answered"
+    question.updated_at = now
+    record(expert, "answer.posted", answer, question=question)
+    notify(question.asker, "answered", f"您的问题 {question.number}《{question.title}》收到了答复。", question)
+    enqueue_index(question)
+    db.session.commit()
+    return answer
+
+
+def _score(scores: dict, key: str) -> int:
+    value = scores.get(key)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+        raise ValidationError(key, f"{RATING_CRITERIA[key]}须为 1–5 的整数。")
+    return value
+
+
+def rate_answer(moderator: User, answer: Answer, scores: dict, comment: str | None = None) -> Rating:
+    """质量评定 on four criteria (1–5); a comment is required when any score is 2 or less.
+
+    Raises PermissionDenied for non-moderators and for one's own answer, ValidationError for bad
+    scores, Conflict when this moderator has already rated this answer.
+    """
+    require(can_rate(moderator, answer), "只有质量评查员可以评定他人的答复。")
+    values = {key: _score(scores, key) for key in RATING_CRITERIA}
+    comment = (comment or "").strip()
+    if len(comment) > COMMENT_MAX:
+        raise ValidationError("comment", f"评语不能超过 {COMMENT_MAX} 个字。")
+    if min(values.values()) <= 2 and not comment:
+        raise ValidationError("comment", "有评分为 2 分及以下时，须填写评语说明理由。")
+    begin_write()
+    if db.session.execute(db.select(Rating.id).filter_by(answer_id=answer.id, rater_id=moderator.id)).first():
+        raise Conflict("您已评定过该答复。")
+    rating = Rating(answer=answer, rater_id=moderator.id, comment=comment, **values)
+    db.session.add(rating)
+    question = answer.question
+    record(moderator, "answer.rated", rating, question=question, answer_id=answer.id, comment=comment, **values)
+    notify(answer.author, "rated", f"您对问题 {question.number} 的答复获得了质量评定。", question)
+    enqueue_index(question)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("您已评定过该答复。") from None
+    return rating
+
+
+def mark_canonical(admin: User, answer: Answer, text: str | None = None,
+                   effective_date: date | None = None) -> CanonicalAnswer:
+    """权威答复: an admin enters a curated version of an answer into the knowledge base."""
+    require(can_curate(admin, answer), "只有管理员可以将他人的答复列为权威答复。")
+    if text is None or not str(text).strip():
+        text = answer.body_md
+    if not isinstance(text, str):
+        raise ValidationError("text", "权威答复文本格式不正确。")
+    text = validate_text(text, "text", "权威答复文本", current_app.config["QA_BODY_MAX"])
+    if answer.canonical is not None:
+        raise Conflict("该答复已是权威答复。")
+    text_html = render_markdown(text)
+    begin_write()
+    question = answer.question
+    canonical = CanonicalAnswer(answer=answer, question_id=question.id, text_md=text, text_html=text_html,
+                                curated_by_id=admin.id, effective_date=effective_date)
+    db.session.add(canonical)
+    record(admin, "answer.canonical", canonical, question=question, answer_id=answer.id)
+    notify(answer.author, "canonical", f"您对问题 {question.number} 的答复已列为权威答复。", question)
+    if question.asker_id != answer.author_id:
+        notify(question.asker, "canonical", f"您的问题 {question.number} 已有权威答复。", question)
+    enqueue_index(question)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("该答复已是权威答复。") from None
+    return canonical

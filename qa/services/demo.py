@@ -1,0 +1,2 @@
+"""Demo data."""
+DEMO_PASSWORD = "demo-pass-2026"

@@ -1,0 +1,130 @@
+"""Routing: which expert answers a question, and by when."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, func, or_
+
+from qa.extensions import db
+from qa.models import (
+    OPEN_STATUSES,
+    Assignment,
+    Category,
+    ExpertSpeciality,
+    Procuratorate,
+    Question,
+    User,
+    UserRole,
+)
+from qa.services.audit import notify, record
+from qa.timeutil import end_of_china_day, format_china
+
+
+def pool_orgs(origin: Procuratorate) -> list[Procuratorate]:
+    """The procuratorates whose experts may take a question from `origin`, nearest first.
+
+    One level up, then further up; a question from the root (the SPP) goes to its own experts.
+    """
+    ancestors = origin.ancestors()
+    return ancestors if ancestors else [origin]
+
+
+def open_load():
+    """Per expert: the number of open questions they are currently responsible for."""
+    return (
+        db.select(Assignment.expert_id, func.count(Assignment.id).label("load"))
+        .join(Question, Question.id == Assignment.question_id)
+        .where(Assignment.active.is_(True), Question.status.in_(OPEN_STATUSES))
+        .group_by(Assignment.expert_id)
+        .subquery()
+    )
+
+
+def find_expert(origin: Procuratorate, category: Category, exclude_ids=()) -> User | None:
+    """The least-loaded active expert covering `category` in the nearest pool above `origin`."""
+    covering = [category.code] + ([category.parent_code] if category.parent_code else [])
+    load = open_load()
+    for org in pool_orgs(origin):
+        stmt = (
+            db.select(User)
+            .join(UserRole, and_(UserRole.user_id == User.id, UserRole.role == "expert"))
+            .join(ExpertSpeciality, ExpertSpeciality.user_id == User.id)
+            .outerjoin(load, load.c.expert_id == User.id)
+            .where(
+                User.org_id == org.id,
+                User.active.is_(True),
+                ExpertSpeciality.category_code.in_(covering),
+                ~User.id.in_(list(exclude_ids) or [-1]),
+            )
+            .group_by(User.id, load.c.load)
+            .order_by(func.coalesce(load.c.load, 0), User.id)
+            .limit(1)
+        )
+        expert = db.session.execute(stmt).scalars().first()
+        if expert is not None:
+            return expert
+    return None
+
+
+def compute_due(now: datetime, case_deadline: date | None) -> datetime:
+    """Due date: QA_ANSWER_DAYS after assignment, earlier when a case deadline needs it.
+
+    The answer should arrive QA_CASE_DEADLINE_MARGIN_DAYS before the case deadline; when that is
+    no longer possible, it is due by the end of the case deadline's day.
+    """
+    cfg = current_app.config
+    due = now + timedelta(days=cfg["QA_ANSWER_DAYS"])
+    if case_deadline is not None:
+        deadline_end = end_of_china_day(case_deadline)
+        target = deadline_end - timedelta(days=cfg["QA_CASE_DEADLINE_MARGIN_DAYS"])
+        if target <= now:
+            target = deadline_end
+        due = min(due, target)
+    return due
+
+
+def assign(question: Question, expert: User, *, by, now: datetime, reason: str = "auto") -> Assignment:
+    """Make `expert` responsible for `question` (ending any current lead assignment)."""
+    for current in question.assignments:
+        if current.active and current.is_lead:
+            current.active = False
+            current.ended_at = now
+    due = compute_due(now, question.case_deadline)
+    assignment = Assignment(question=question, expert_id=expert.id, org_id=expert.org_id,
+                            assigned_by_id=by.id if by is not None else None,
+                            assigned_at=now, due_at=due)
+    db.session.add(assignment)
+    question.due_at = due
+    if question.status == "pending":
+        question.status = "assigned"
+    question.updated_at = now
+    record(by, "question.assigned", assignment, question=question, expert=expert.username,
+           expert_name=expert.name, expert_org=expert.org.name, due_at=due.isoformat(), reason=reason)
+    notify(expert, "assigned",
+           f"新分派问题 {question.number}《{question.title}》，请于 {format_china(due)} 前答复。", question)
+    return assignment
+
+
+def route_question(question: Question, *, by, now: datetime) -> Assignment | None:
+    """Assign a new question automatically, or leave it in the admins' unassigned queue."""
+    expert = find_expert(question.org, question.category, exclude_ids=[question.asker_id])
+    if expert is not None:
+        return assign(question, expert, by=None, now=now)
+    record(None, "question.unrouted", question, reason="没有覆盖该业务条线的在岗答疑专家")
+    for admin in queue_admins(question.org):
+        notify(admin, "unassigned", f"问题 {question.number}《{question.title}》无可分派的答疑专家，请人工分派。",
+               question)
+    return None
+
+
+def queue_admins(origin: Procuratorate) -> list[User]:
+    """Admins who see a procuratorate's unassigned questions: its own and those above it."""
+    org_ids = [origin.id] + [o.id for o in origin.ancestors()]
+    stmt = (
+        db.select(User)
+        .join(UserRole, and_(UserRole.user_id == User.id, UserRole.role == "admin"))
+        .where(User.active.is_(True), or_(User.org_id.in_(org_ids)))
+        .order_by(User.id)
+    )
+    return list(db.session.execute(stmt).scalars())
