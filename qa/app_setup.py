@@ -28,6 +28,10 @@ ERROR_MESSAGES = {
     500: ("服务器错误", "服务器内部错误，已记录。请稍后再试，或把下面的编号告诉管理员。"),
 }
 
+ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+               422: "validation_error", 429: "too_many_requests", 500: "internal_error"}
+
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
@@ -39,6 +43,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "请先登录。"
     login_manager.login_message_category = "warning"
     login_manager.session_protection = "basic"
+    app.json.ensure_ascii = False  # readable Chinese in API responses
     app.permanent_session_lifetime = timedelta(seconds=app.config["PERMANENT_SESSION_LIFETIME"])
 
     @login_manager.user_loader
@@ -97,7 +102,13 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        return render_error(error.code or 500, None if error.code in ERROR_MESSAGES else error.description)
+        status = error.code or 500
+        response = render_error(status, None if status in ERROR_MESSAGES else error.description,
+                                ERROR_CODES.get(status))
+        if status == 405 and getattr(error, "valid_methods", None):
+            body, status = response
+            return body, status, {"Allow": ", ".join(error.valid_methods)}
+        return response
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
@@ -129,18 +140,17 @@ def register_request_hooks(app: Flask) -> None:
         response.headers["X-Correlation-Id"] = g.get("correlation_id", "")
         return response
 
-    @app.teardown_request
-    def end_request(_exc):
-        # Never leave a transaction (and on SQLite a lock) open past the request.
-        db.session.remove()
-
 
 def register_template_helpers(app: Flask) -> None:
     from qa.models import DISCLAIMER, LEVEL_NAMES, RATING_CRITERIA, STATUS_NAMES
     from qa.permissions import ROLE_NAMES, Permission, can, can_accept, can_answer, can_curate, can_rate
     from qa.timeutil import format_china
+    from qa.trail import trail_label, trail_text
 
     app.jinja_env.filters["cn_time"] = format_china
+    app.jinja_env.filters["trail_label"] = trail_label
+    app.jinja_env.filters["trail_text"] = trail_text
+    app.jinja_env.filters["category_name"] = category_name
     app.jinja_env.filters["cn_date"] = lambda dt: format_china(dt, with_time=False)
     app.jinja_env.globals.update(
         Permission=Permission, can=can, can_answer=can_answer, can_accept=can_accept,
@@ -155,6 +165,13 @@ def register_template_helpers(app: Flask) -> None:
         if current_user.is_authenticated:
             return {"unread_notifications": unread_count(current_user)}
         return {"unread_notifications": 0}
+
+
+def category_name(code: str) -> str:
+    from qa.models import Category
+
+    category = db.session.get(Category, code)
+    return category.name if category else code
 
 
 def register_commands(app: Flask) -> None:

@@ -36,7 +36,7 @@ def register(app: Flask) -> None:
 
             if db.session.execute(db.select(User.id).limit(1)).first() is None:
                 accounts = load_demo_data()
-                click.echo("已载入演示数据。演示账号（密码均为 %s）：" % DEMO_PASSWORD)
+                click.echo(f"已载入演示数据。演示账号（密码均为 {DEMO_PASSWORD}）：")
                 for account in accounts:
                     click.echo(f"  {account.username:<14} {account.roles_label:<22} {account.name}（{account.org}）")
             else:
@@ -120,7 +120,12 @@ def register(app: Flask) -> None:
     def _run_import(kind: str, path: str):
         from qa.services import imports
 
-        text = Path(path).read_text(encoding="utf-8-sig")
+        try:
+            text = Path(path).read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise click.ClickException(
+                f"文件不是 UTF-8 编码（第 {error.start} 字节处无法解码）。请在 Excel 中另存为“CSV UTF-8”后重试。"
+            ) from None
         func = imports.import_orgs_csv if kind == "orgs" else imports.import_users_csv
         report = func(None, text)
         for line, message in report.errors:

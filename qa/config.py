@@ -25,6 +25,7 @@ class Defaults:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = 12 * 3600  # absolute session lifetime, seconds
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024  # request size cap
+    WTF_I18N_ENABLED = False  # use WTForms' bundled Chinese messages (no Flask-Babel)
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
     # argon2id parameters (argon2-cffi defaults: m=64 MiB, t=3, p=4)
     QA_ARGON2_TIME_COST = 3

@@ -1,14 +1,14 @@
 """Time: stored in UTC, shown and reasoned about in China time (Asia/Shanghai)."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def to_china(dt: datetime | None) -> datetime | None:
@@ -21,7 +21,7 @@ def china_today(now: datetime | None = None) -> date:
 
 def china_midnight(day: date) -> datetime:
     """The UTC instant at which `day` begins in China."""
-    return datetime.combine(day, time(0, 0), tzinfo=CHINA).astimezone(timezone.utc)
+    return datetime.combine(day, time(0, 0), tzinfo=CHINA).astimezone(UTC)
 
 
 def format_china(dt: datetime | None, with_time: bool = True) -> str:

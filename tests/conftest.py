@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from jinja2 import BytecodeCache
 from sqlalchemy import text
 
 from qa import create_app
@@ -12,6 +13,23 @@ from qa.services.setup import sync_categories
 from tests.factories import PASSWORD, make_orgs, make_user
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+class MemoryBytecodeCache(BytecodeCache):
+    """Compiled templates shared by the per-test apps of one run (compiling dominates otherwise)."""
+
+    def __init__(self):
+        self.store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CACHE = MemoryBytecodeCache()
 
 
 def _base_config(url: str) -> dict:
@@ -27,28 +45,45 @@ def _base_config(url: str) -> dict:
     }
 
 
+# Each pytest process works in its own PostgreSQL schema, so parallel runs never collide.
+PG_SCHEMA = f"test_run_{os.getpid()}"
+
+
+def _pg_config() -> dict:
+    config = _base_config(PG_URL)
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"options": f"-csearch_path={PG_SCHEMA}"}}
+    return config
+
+
 @pytest.fixture(scope="session")
 def pg_schema_ready():
-    """Create the PostgreSQL schema once per run; tests then truncate."""
+    """Create this run's PostgreSQL schema and tables once; tests then truncate. Dropped at the end."""
     if not PG_URL:
-        return False
-    app = create_app(_base_config(PG_URL))
+        yield False
+        return
+    app = create_app(_pg_config())
     with app.app_context():
-        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
         db.create_all()
         db.engine.dispose()
-    return True
+    yield True
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+        db.engine.dispose()
 
 
 @pytest.fixture
-def app_config(tmp_path, request):
-    url = PG_URL or f"sqlite:///{tmp_path / 'test.db'}"
-    return _base_config(url)
+def app_config(tmp_path):
+    return _pg_config() if PG_URL else _base_config(f"sqlite:///{tmp_path / 'test.db'}")
 
 
 @pytest.fixture
 def app(app_config, pg_schema_ready):
     app = create_app(app_config)
+    app.jinja_env.bytecode_cache = TEMPLATE_CACHE
     with app.app_context():
         if PG_URL:
             tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)

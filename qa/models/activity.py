@@ -49,7 +49,7 @@ class Notification(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    question: Mapped["Question | None"] = relationship()  # noqa: F821
+    question: Mapped[Question | None] = relationship()  # noqa: F821
 
 
 class IndexTask(db.Model):

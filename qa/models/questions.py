@@ -84,7 +84,7 @@ class Question(db.Model):
     assignments: Mapped[list[Assignment]] = relationship(
         back_populates="question", order_by="Assignment.id", cascade="all, delete-orphan"
     )
-    answers: Mapped[list["Answer"]] = relationship(  # noqa: F821 - defined in answers.py
+    answers: Mapped[list[Answer]] = relationship(  # noqa: F821 - defined in answers.py
         back_populates="question",
         foreign_keys="Answer.question_id",
         order_by="Answer.id",

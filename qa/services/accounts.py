@@ -257,7 +257,8 @@ def create_api_token(actor, user: User, name: str) -> tuple[ApiToken, str]:
 
 
 def revoke_api_token(actor, token: ApiToken) -> None:
-    if actor is None or actor.id != token.user_id:
+    """Revoke a token (its owner, an admin, or the command line with actor None); Conflict if revoked."""
+    if actor is not None and actor.id != token.user_id:
         require(can(actor, Permission.ADMINISTER))
     if token.revoked_at is not None:
         raise Conflict("该令牌已撤销。")

@@ -49,7 +49,7 @@ def post_answer(expert: User, question: Question, body: str) -> Answer:
 
 def _score(scores: dict, key: str) -> int:
     value = scores.get(key)
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
         raise ValidationError(key, f"{RATING_CRITERIA[key]}须为 1–5 的整数。")
@@ -64,6 +64,8 @@ def rate_answer(moderator: User, answer: Answer, scores: dict, comment: str | No
     """
     require(can_rate(moderator, answer), "只有质量评查员可以评定他人的答复。")
     values = {key: _score(scores, key) for key in RATING_CRITERIA}
+    if comment is not None and not isinstance(comment, str):
+        raise ValidationError("comment", "评语格式不正确。")
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX:
         raise ValidationError("comment", f"评语不能超过 {COMMENT_MAX} 个字。")

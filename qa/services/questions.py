@@ -25,6 +25,8 @@ NUMBER_RE = re.compile(r"^JD\d{4}-[0-9A-Za-z]{1,12}-\d{5,}$")
 
 
 def validate_text(value: str, field: str, label: str, max_len: int) -> str:
+    if value is not None and not isinstance(value, str):
+        raise ValidationError(field, f"{label}格式不正确。")
     value = (value or "").strip()
     if not value:
         raise ValidationError(field, f"请填写{label}。")
@@ -84,14 +86,22 @@ def next_sequence(org_id: int, year: int) -> int:
 
 
 def _tags_for(names: list[str]) -> list[Tag]:
-    tags = []
-    for name in names:
-        tag = db.session.execute(db.select(Tag).filter_by(name=name)).scalar_one_or_none()
-        if tag is None:
-            tag = Tag(name=name)
-            db.session.add(tag)
-        tags.append(tag)
-    return tags
+    """The Tag rows for these names, creating missing ones.
+
+    INSERT ... ON CONFLICT DO NOTHING, so two askers introducing the same new tag at once do not
+    collide on the unique name (PostgreSQL waits for the other insert, then skips). Sorted, so
+    concurrent inserts take the name locks in the same order.
+    """
+    if not names:
+        return []
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(Tag).values([{"name": name} for name in sorted(names)])
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    found = {t.name: t for t in db.session.execute(db.select(Tag).where(Tag.name.in_(names))).scalars()}
+    return [found[name] for name in names]
 
 
 def ask_question(asker: User, *, title: str, body: str, category: str, tags=None,
@@ -167,7 +177,9 @@ def add_supplement(asker: User, question: Question, body: str) -> Supplement:
 
 def accept_answer(asker: User, question: Question, answer_id) -> Answer:
     """采纳: the asker accepts an answer to their own question, which is then resolved."""
-    answer = db.session.get(Answer, answer_id) if isinstance(answer_id, int) else None
+    require(can(asker, Permission.ASK) and question.asker_id == asker.id, "只有提问人可以采纳对本问题的答复。")
+    valid_id = isinstance(answer_id, int) and not isinstance(answer_id, bool)
+    answer = db.session.get(Answer, answer_id) if valid_id else None
     if answer is None or answer.question_id != question.id:
         raise ValidationError("answer_id", "该答复不属于此问题。")
     require(can_accept(asker, question, answer), "只有提问人可以采纳他人对本问题的答复。")
