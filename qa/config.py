@@ -17,6 +17,21 @@ class Defaults:
     QA_BODY_MAX = 20_000
     QA_TIMEZONE = "Asia/Shanghai"
     QA_PAGE_SIZE = 20
+    # Deadlines and escalation (qa/services/deadlines.py)
+    QA_REMINDER_DAYS = "3,1"  # reminders this many days before the due date
+    QA_CASE_DEADLINE_NEAR_DAYS = 7  # queues flag questions whose case deadline is this close
+    QA_ESCALATE_OVERDUE = True  # the sweep hands an overdue question to the next level up
+    # Email (qa/services/mail.py): off while QA_SMTP_HOST is empty
+    QA_SMTP_HOST = ""
+    QA_SMTP_PORT = 25
+    QA_SMTP_USER = ""
+    QA_SMTP_PASSWORD = ""
+    QA_SMTP_STARTTLS = False
+    QA_SMTP_TIMEOUT = 10
+    QA_MAIL_FROM = "jianda@localhost"
+    QA_MAIL_DIGEST_HOUR = 8  # the daily digest goes out after this hour, China time
+    QA_MAIL_MAX_ATTEMPTS = 6
+    QA_BASE_URL = ""  # e.g. https://jianda.example.internal, for links in emails
     # Security
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

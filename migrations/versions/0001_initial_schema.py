@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 7b6f59686f30
+Revision ID: 01f2568f1817
 Revises: 
-Create Date: 2026-11-23 19:08:44.260093
+Create Date: 2026-11-23 19:33:18.355081
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '7b6f59686f30'
+revision = '01f2568f1817'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -38,6 +38,15 @@ def upgrade():
     with op.batch_alter_table('index_task', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_index_task_question_id'), ['question_id'], unique=False)
 
+    op.create_table('law',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('version', sa.String(length=20), nullable=False),
+    sa.Column('group', sa.String(length=40), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_law')),
+    sa.UniqueConstraint('name', name=op.f('uq_law_name'))
+    )
     op.create_table('procuratorate',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=12), nullable=False),
@@ -58,6 +67,21 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tag')),
     sa.UniqueConstraint('name', name=op.f('uq_tag_name'))
     )
+    op.create_table('law_article',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('law_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('sub', sa.Integer(), nullable=False),
+    sa.Column('label', sa.String(length=30), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('chapter', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['law_id'], ['law.id'], name=op.f('fk_law_article_law_id_law'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_law_article')),
+    sa.UniqueConstraint('law_id', 'number', 'sub', name='uq_law_article_law_number_sub')
+    )
+    with op.batch_alter_table('law_article', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_law_article_law_id'), ['law_id'], unique=False)
+
     op.create_table('question_counter',
     sa.Column('org_id', sa.Integer(), nullable=False),
     sa.Column('year', sa.Integer(), nullable=False),
@@ -99,12 +123,39 @@ def upgrade():
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_token_user_id'), ['user_id'], unique=False)
 
+    op.create_table('expert_profile',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('capacity', sa.Integer(), nullable=False),
+    sa.Column('leave_until', sa.Date(), nullable=True),
+    sa.Column('term_start', sa.Date(), nullable=True),
+    sa.Column('term_end', sa.Date(), nullable=True),
+    sa.Column('note', sa.String(length=200), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('capacity >= 0', name=op.f('ck_expert_profile_capacity_non_negative')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_expert_profile_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_expert_profile'))
+    )
     op.create_table('expert_speciality',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('category_code', sa.String(length=40), nullable=False),
     sa.ForeignKeyConstraint(['category_code'], ['category.code'], name=op.f('fk_expert_speciality_category_code_category')),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_expert_speciality_user_id_user_account'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', 'category_code', name=op.f('pk_expert_speciality'))
+    )
+    op.create_table('expert_tag',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=30), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_expert_tag_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', 'name', name=op.f('pk_expert_tag'))
+    )
+    op.create_table('notification_preference',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=True),
+    sa.Column('email_mode', sa.String(length=10), nullable=False),
+    sa.Column('digest_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_notification_preference_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_notification_preference'))
     )
     op.create_table('question',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -137,7 +188,19 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_question_category_code'), ['category_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_question_org_id'), ['org_id'], unique=False)
         batch_op.create_index('ix_question_status_created', ['status', 'created_at'], unique=False)
+        batch_op.create_index('ix_question_status_due', ['status', 'due_at'], unique=False)
 
+    op.create_table('search_term',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('word', sa.String(length=60), nullable=False),
+    sa.Column('expansion', sa.Text(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_search_term_created_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_search_term')),
+    sa.UniqueConstraint('kind', 'word', name='uq_search_term_kind_word')
+    )
     op.create_table('user_role',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.String(length=20), nullable=False),
@@ -182,6 +245,7 @@ def upgrade():
     with op.batch_alter_table('assignment', schema=None) as batch_op:
         batch_op.create_index('ix_assignment_expert_active', ['expert_id', 'active'], unique=False)
         batch_op.create_index(batch_op.f('ix_assignment_question_id'), ['question_id'], unique=False)
+        batch_op.create_index('uq_assignment_one_active_lead', ['question_id'], unique=True, sqlite_where=sa.text('active IS 1 AND is_lead IS 1'), postgresql_where=sa.text('active IS 1 AND is_lead IS 1'))
 
     op.create_table('audit_event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -206,6 +270,41 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_event_actor_id'), ['actor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_question_id'), ['question_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_question_number'), ['question_number'], unique=False)
+
+    op.create_table('citation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('source_type', sa.String(length=12), nullable=False),
+    sa.Column('source_id', sa.Integer(), nullable=False),
+    sa.Column('law', sa.String(length=120), nullable=False),
+    sa.Column('article', sa.Integer(), nullable=False),
+    sa.Column('sub', sa.Integer(), nullable=False),
+    sa.Column('raw', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['question_id'], ['question.id'], name=op.f('fk_citation_question_id_question'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_citation')),
+    sa.UniqueConstraint('source_type', 'source_id', 'law', 'article', 'sub', name='uq_citation_source_article')
+    )
+    with op.batch_alter_table('citation', schema=None) as batch_op:
+        batch_op.create_index('ix_citation_law_article', ['law', 'article', 'sub'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citation_question_id'), ['question_id'], unique=False)
+
+    op.create_table('follow',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=True),
+    sa.Column('category_code', sa.String(length=40), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('(question_id IS NULL) <> (category_code IS NULL)', name=op.f('ck_follow_one_target')),
+    sa.ForeignKeyConstraint(['category_code'], ['category.code'], name=op.f('fk_follow_category_code_category')),
+    sa.ForeignKeyConstraint(['question_id'], ['question.id'], name=op.f('fk_follow_question_id_question'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_follow_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_follow')),
+    sa.UniqueConstraint('user_id', 'category_code', name='uq_follow_user_category'),
+    sa.UniqueConstraint('user_id', 'question_id', name='uq_follow_user_question')
+    )
+    with op.batch_alter_table('follow', schema=None) as batch_op:
+        batch_op.create_index('ix_follow_category', ['category_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_follow_question_id'), ['question_id'], unique=False)
 
     op.create_table('notification',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -243,6 +342,18 @@ def upgrade():
     with op.batch_alter_table('supplement', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_supplement_question_id'), ['question_id'], unique=False)
 
+    op.create_table('thread_source',
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('ref', sa.String(length=80), nullable=False),
+    sa.Column('label', sa.String(length=120), nullable=False),
+    sa.Column('asker_label', sa.String(length=200), nullable=False),
+    sa.Column('experts', sa.String(length=200), nullable=False),
+    sa.Column('imported_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['question_id'], ['question.id'], name=op.f('fk_thread_source_question_id_question'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('question_id', name=op.f('pk_thread_source')),
+    sa.UniqueConstraint('ref', name=op.f('uq_thread_source_ref'))
+    )
     op.create_table('canonical_answer',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('answer_id', sa.Integer(), nullable=False),
@@ -261,6 +372,67 @@ def upgrade():
     )
     with op.batch_alter_table('canonical_answer', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_canonical_answer_question_id'), ['question_id'], unique=False)
+
+    op.create_table('deadline_reminder',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('assignment_id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assignment_id'], ['assignment.id'], name=op.f('fk_deadline_reminder_assignment_id_assignment'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['question_id'], ['question.id'], name=op.f('fk_deadline_reminder_question_id_question'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deadline_reminder')),
+    sa.UniqueConstraint('assignment_id', 'kind', name='uq_deadline_reminder_assignment_kind')
+    )
+    with op.batch_alter_table('deadline_reminder', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_deadline_reminder_question_id'), ['question_id'], unique=False)
+
+    op.create_table('escalation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('from_assignment_id', sa.Integer(), nullable=True),
+    sa.Column('from_org_id', sa.Integer(), nullable=False),
+    sa.Column('to_org_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('urgent', sa.Boolean(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_escalation_actor_id_user_account')),
+    sa.ForeignKeyConstraint(['from_assignment_id'], ['assignment.id'], name=op.f('fk_escalation_from_assignment_id_assignment')),
+    sa.ForeignKeyConstraint(['from_org_id'], ['procuratorate.id'], name=op.f('fk_escalation_from_org_id_procuratorate')),
+    sa.ForeignKeyConstraint(['question_id'], ['question.id'], name=op.f('fk_escalation_question_id_question'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['to_org_id'], ['procuratorate.id'], name=op.f('fk_escalation_to_org_id_procuratorate')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_escalation')),
+    sa.UniqueConstraint('from_assignment_id', name=op.f('uq_escalation_from_assignment_id'))
+    )
+    with op.batch_alter_table('escalation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_escalation_question_id'), ['question_id'], unique=False)
+
+    op.create_table('mail_outbox',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('notification_id', sa.Integer(), nullable=True),
+    sa.Column('dedupe_key', sa.String(length=80), nullable=True),
+    sa.Column('window_start', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('window_end', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['notification_id'], ['notification.id'], name=op.f('fk_mail_outbox_notification_id_notification'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_mail_outbox_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_outbox')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_mail_outbox_dedupe_key')),
+    sa.UniqueConstraint('notification_id', name=op.f('uq_mail_outbox_notification_id'))
+    )
+    with op.batch_alter_table('mail_outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_mail_outbox_status_next', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mail_outbox_user_id'), ['user_id'], unique=False)
 
     op.create_table('rating',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -293,10 +465,24 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_rating_answer_id'))
 
     op.drop_table('rating')
+    with op.batch_alter_table('mail_outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mail_outbox_user_id'))
+        batch_op.drop_index('ix_mail_outbox_status_next')
+
+    op.drop_table('mail_outbox')
+    with op.batch_alter_table('escalation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_escalation_question_id'))
+
+    op.drop_table('escalation')
+    with op.batch_alter_table('deadline_reminder', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_deadline_reminder_question_id'))
+
+    op.drop_table('deadline_reminder')
     with op.batch_alter_table('canonical_answer', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_canonical_answer_question_id'))
 
     op.drop_table('canonical_answer')
+    op.drop_table('thread_source')
     with op.batch_alter_table('supplement', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_supplement_question_id'))
 
@@ -306,6 +492,16 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_notification_user_id'))
 
     op.drop_table('notification')
+    with op.batch_alter_table('follow', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_follow_question_id'))
+        batch_op.drop_index('ix_follow_category')
+
+    op.drop_table('follow')
+    with op.batch_alter_table('citation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_citation_question_id'))
+        batch_op.drop_index('ix_citation_law_article')
+
+    op.drop_table('citation')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_event_question_number'))
         batch_op.drop_index(batch_op.f('ix_audit_event_question_id'))
@@ -314,6 +510,7 @@ def downgrade():
 
     op.drop_table('audit_event')
     with op.batch_alter_table('assignment', schema=None) as batch_op:
+        batch_op.drop_index('uq_assignment_one_active_lead', sqlite_where=sa.text('active IS 1 AND is_lead IS 1'), postgresql_where=sa.text('active IS 1 AND is_lead IS 1'))
         batch_op.drop_index(batch_op.f('ix_assignment_question_id'))
         batch_op.drop_index('ix_assignment_expert_active')
 
@@ -324,14 +521,19 @@ def downgrade():
 
     op.drop_table('answer')
     op.drop_table('user_role')
+    op.drop_table('search_term')
     with op.batch_alter_table('question', schema=None) as batch_op:
+        batch_op.drop_index('ix_question_status_due')
         batch_op.drop_index('ix_question_status_created')
         batch_op.drop_index(batch_op.f('ix_question_org_id'))
         batch_op.drop_index(batch_op.f('ix_question_category_code'))
         batch_op.drop_index(batch_op.f('ix_question_asker_id'))
 
     op.drop_table('question')
+    op.drop_table('notification_preference')
+    op.drop_table('expert_tag')
     op.drop_table('expert_speciality')
+    op.drop_table('expert_profile')
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_token_user_id'))
 
@@ -341,11 +543,16 @@ def downgrade():
 
     op.drop_table('user_account')
     op.drop_table('question_counter')
+    with op.batch_alter_table('law_article', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_law_article_law_id'))
+
+    op.drop_table('law_article')
     op.drop_table('tag')
     with op.batch_alter_table('procuratorate', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_procuratorate_parent_id'))
 
     op.drop_table('procuratorate')
+    op.drop_table('law')
     with op.batch_alter_table('index_task', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_index_task_question_id'))
 

@@ -2,6 +2,16 @@
 from qa.models.activity import AuditEvent, IndexTask, Notification
 from qa.models.answers import DISCLAIMER, RATING_CRITERIA, Answer, CanonicalAnswer, Rating
 from qa.models.categories import CATEGORIES, Category
+from qa.models.experts import (
+    DEFAULT_CAPACITY,
+    DeadlineReminder,
+    Escalation,
+    ExpertProfile,
+    ExpertTag,
+    Follow,
+)
+from qa.models.laws import Law, LawArticle
+from qa.models.mail import EMAIL_MODES, MailOutbox, NotificationPreference
 from qa.models.orgs import LEVEL_NAMES, Procuratorate
 from qa.models.questions import (
     OPEN_STATUSES,
@@ -13,6 +23,7 @@ from qa.models.questions import (
     Tag,
     question_tag,
 )
+from qa.models.search import Citation, SearchTerm, ThreadSource
 from qa.models.types import UTCDateTime, utcnow
 from qa.models.users import ApiToken, ExpertSpeciality, User, UserRole
 
@@ -21,4 +32,9 @@ __all__ = [
     "Answer", "ApiToken", "Assignment", "AuditEvent", "CanonicalAnswer", "Category",
     "ExpertSpeciality", "IndexTask", "Notification", "Procuratorate", "Question", "QuestionCounter",
     "Rating", "Supplement", "Tag", "UTCDateTime", "User", "UserRole", "question_tag", "utcnow",
+    # expert pool, deadlines, follows and mail
+    "DEFAULT_CAPACITY", "EMAIL_MODES", "DeadlineReminder", "Escalation", "ExpertProfile", "ExpertTag",
+    "Follow", "MailOutbox", "NotificationPreference",
+    # search, citations, laws and imports
+    "Citation", "Law", "LawArticle", "SearchTerm", "ThreadSource",
 ]

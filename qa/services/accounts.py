@@ -59,6 +59,8 @@ def _clean_roles(roles) -> set[str]:
 
 def _clean_specialities(codes) -> set[str]:
     codes = {c.strip() for c in codes or () if c and c.strip()}
+    if not codes:
+        return set()
     known = set(db.session.execute(db.select(Category.code)).scalars())
     unknown = codes - known
     if unknown:

@@ -5,6 +5,7 @@ from flask import has_request_context, request
 
 from qa.extensions import db
 from qa.models import AuditEvent, IndexTask, Notification
+from qa.services.mail import queue_notification_mail
 
 
 def record(actor, action: str, obj, question=None, **detail) -> AuditEvent:
@@ -30,11 +31,13 @@ def record(actor, action: str, obj, question=None, **detail) -> AuditEvent:
 
 
 def notify(user, kind: str, message: str, question=None) -> None:
-    """Queue an in-app notification for `user` in the caller's transaction."""
+    """Queue an in-app notification for `user` in the caller's transaction (and its email, if wanted)."""
     if user is None:
         return
-    db.session.add(Notification(user_id=user.id, kind=kind, message=message,
-                                question_id=question.id if question is not None else None))
+    note = Notification(user_id=user.id, kind=kind, message=message,
+                        question_id=question.id if question is not None else None)
+    db.session.add(note)
+    queue_notification_mail(note, user.id)
 
 
 def enqueue_index(question) -> None:

@@ -32,11 +32,7 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (file line, message)
 
 
 @dataclass
@@ -45,11 +41,13 @@ class _Row:
     values: dict[str, str]
 
 
-def _read_rows(text: str, columns: tuple[str, ...], report: ImportReport) -> list[_Row]:
-    """Parse CSV text into rows keyed by column; header and shape problems go to the report.
+def _read_rows(text: str, columns: tuple[str, ...], report: ImportReport) -> list[_Row] | None:
+    """Parse CSV text into rows keyed by column; None when there is nothing to import.
 
-    Line numbers are the file's own (the header is line 1; a quoted field spanning lines
-    counts from the line where its row starts). Blank lines are skipped.
+    Header problems and rows with the wrong number of cells go to the report (such rows are
+    left out; the other rows are still checked, so one run reports every bad line). Line numbers
+    are the file's own: the header is line 1, a quoted field spanning lines counts from the line
+    where its row starts, blank lines are skipped but counted.
     """
     text = text.removeprefix("\ufeff")
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -57,7 +55,7 @@ def _read_rows(text: str, columns: tuple[str, ...], report: ImportReport) -> lis
     first = next(rows, None)
     if first is None:
         report.errors.append((1, f"文件为空：第 1 行须为表头 {','.join(columns)}。"))
-        return []
+        return None
     header_line, header = first
     header = [h.strip().lower() for h in header]
     missing = [c for c in columns if c not in header]
@@ -74,7 +72,7 @@ def _read_rows(text: str, columns: tuple[str, ...], report: ImportReport) -> lis
         report.errors.append(
             (header_line, f"表头有误：{'；'.join(problems)}。表头应为 {','.join(columns)}。")
         )
-        return []
+        return None
     index = {name: header.index(name) for name in columns}
     parsed = []
     for line, cells in rows:
@@ -84,6 +82,7 @@ def _read_rows(text: str, columns: tuple[str, ...], report: ImportReport) -> lis
         parsed.append(_Row(line, {name: cells[i].strip() for name, i in index.items()}))
     if not parsed and not report.errors:
         report.errors.append((header_line, "文件中除表头外没有数据行。"))
+        return None
     return parsed
 
 
@@ -144,7 +143,7 @@ def import_orgs_csv(actor, text: str) -> ImportReport:
     _check_actor(actor)
     report = ImportReport("orgs")
     rows = _read_rows(text, ORG_COLUMNS, report)
-    if report.errors:
+    if rows is None:
         return report
 
     begin_write()
@@ -262,12 +261,13 @@ def _check_tree(specs: dict[str, _OrgSpec], from_file: dict[str, _OrgSpec], reje
         if s.parent_code:
             children.setdefault(s.parent_code, []).append(s)
     for spec in from_file.values():
-        for child in children.get(spec.code, ()):
-            if child.line is None and child.level <= spec.level:
-                report.errors.append(
-                    (spec.line, f"系统中的下级单位 {child.code} {child.name} 为 {child.level} 级，"
-                                f"本单位级别须高于它（当前填写 {spec.level} 级）。")
-                )
+        blocked = [c for c in children.get(spec.code, ()) if c.line is None and c.level <= spec.level]
+        if blocked:
+            names = "、".join(f"{c.code} {c.name}（{c.level} 级）" for c in blocked[:3])
+            more = f"等 {len(blocked)} 个" if len(blocked) > 3 else ""
+            report.errors.append(
+                (spec.line, f"系统中的下级单位 {names}{more}不在本文件中，本单位级别须高于它们（当前填写 {spec.level} 级）。")
+            )
 
 
 def _cycle_from(code: str, specs: dict[str, _OrgSpec]) -> list[str] | None:
@@ -299,7 +299,7 @@ def import_users_csv(actor, text: str) -> ImportReport:
     _check_actor(actor)
     report = ImportReport("users")
     rows = _read_rows(text, USER_COLUMNS, report)
-    if report.errors:
+    if rows is None:
         return report
 
     begin_write()
@@ -310,7 +310,7 @@ def import_users_csv(actor, text: str) -> ImportReport:
                 .options(selectinload(User.role_rows), selectinload(User.speciality_rows)))
         users.update({u.username: u for u in db.session.execute(stmt).scalars()})
 
-    org_ids = dict(db.session.execute(db.select(Procuratorate.code, Procuratorate.id)).tuples().all())
+    org_ids = {code: id_ for code, id_ in db.session.execute(db.select(Procuratorate.code, Procuratorate.id))}
     first_line: dict[str, int] = {}
     # The services' look-ups need not flush the previous row first (duplicates are caught above),
     # which halves the number of flushes; each audit event still flushes its own row.

@@ -4,21 +4,24 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, func, or_
+from sqlalchemy import Float, and_, case, cast, exists, func, or_
 
 from qa.extensions import db
 from qa.models import (
+    DEFAULT_CAPACITY,
     OPEN_STATUSES,
     Assignment,
     Category,
+    ExpertProfile,
     ExpertSpeciality,
+    ExpertTag,
     Procuratorate,
     Question,
     User,
     UserRole,
 )
 from qa.services.audit import notify, record
-from qa.timeutil import end_of_china_day, format_china
+from qa.timeutil import china_today, end_of_china_day, format_china
 
 
 def pool_orgs(origin: Procuratorate) -> list[Procuratorate]:
@@ -41,30 +44,67 @@ def open_load():
     )
 
 
-def find_expert(origin: Procuratorate, category: Category, exclude_ids=()) -> User | None:
-    """The least-loaded active expert covering `category` in the nearest pool above `origin`."""
+def expert_load(expert_id_column=None):
+    """Per expert (correlated to `expert_id_column`, default User.id): open questions they hold."""
+    column = User.id if expert_id_column is None else expert_id_column
+    return (
+        db.select(func.count(Assignment.id))
+        .join(Question, Question.id == Assignment.question_id)
+        .where(Assignment.expert_id == column, Assignment.active.is_(True), Question.status.in_(OPEN_STATUSES))
+        .scalar_subquery()
+    )
+
+
+def expert_available(today: date):
+    """SQL condition on an outer-joined ExpertProfile: in term and not on leave on `today`."""
+    return and_(
+        or_(ExpertProfile.term_start.is_(None), ExpertProfile.term_start <= today),
+        or_(ExpertProfile.term_end.is_(None), ExpertProfile.term_end >= today),
+        or_(ExpertProfile.leave_until.is_(None), ExpertProfile.leave_until < today),
+    )
+
+
+def expert_capacity():
+    return func.coalesce(ExpertProfile.capacity, DEFAULT_CAPACITY)
+
+
+def find_expert(origin: Procuratorate, category: Category, exclude_ids=(), *, orgs=None,
+                now: datetime | None = None, tags=()) -> User | None:
+    """The expert a question from `origin` in `category` goes to, or None.
+
+    Candidates are active experts whose specialities cover the category, in term and not on leave,
+    holding fewer open questions than their capacity, in the pool above `origin` (or in `orgs`,
+    nearest first). The nearest procuratorate with a candidate wins; within it the least load
+    relative to capacity, then an expert whose tags match the question's, then the lowest id.
+    One query, so routing stays fast with thousands of experts.
+    """
+    pools = list(orgs) if orgs is not None else pool_orgs(origin)
+    if not pools:
+        return None
     covering = [category.code] + ([category.parent_code] if category.parent_code else [])
-    load = open_load()
-    for org in pool_orgs(origin):
-        stmt = (
-            db.select(User)
-            .join(UserRole, and_(UserRole.user_id == User.id, UserRole.role == "expert"))
-            .join(ExpertSpeciality, ExpertSpeciality.user_id == User.id)
-            .outerjoin(load, load.c.expert_id == User.id)
-            .where(
-                User.org_id == org.id,
-                User.active.is_(True),
-                ExpertSpeciality.category_code.in_(covering),
-                ~User.id.in_(list(exclude_ids) or [-1]),
-            )
-            .group_by(User.id, load.c.load)
-            .order_by(func.coalesce(load.c.load, 0), User.id)
-            .limit(1)
+    load = expert_load()
+    capacity = expert_capacity()
+    nearest = case({org.id: rank for rank, org in enumerate(pools)}, value=User.org_id)
+    order = [nearest, cast(load, Float) / capacity]
+    if tags:
+        order.append(case((exists().where(ExpertTag.user_id == User.id, ExpertTag.name.in_(list(tags))), 0),
+                          else_=1))
+    stmt = (
+        db.select(User)
+        .join(UserRole, and_(UserRole.user_id == User.id, UserRole.role == "expert"))
+        .outerjoin(ExpertProfile, ExpertProfile.user_id == User.id)
+        .where(
+            User.org_id.in_([org.id for org in pools]),
+            User.active.is_(True),
+            exists().where(ExpertSpeciality.user_id == User.id, ExpertSpeciality.category_code.in_(covering)),
+            expert_available(china_today(now)),
+            load < capacity,
+            User.id.not_in(list(exclude_ids)),
         )
-        expert = db.session.execute(stmt).scalars().first()
-        if expert is not None:
-            return expert
-    return None
+        .order_by(*order, User.id)
+        .limit(1)
+    )
+    return db.session.execute(stmt).scalars().first()
 
 
 def compute_due(now: datetime, case_deadline: date | None) -> datetime:
@@ -84,13 +124,18 @@ def compute_due(now: datetime, case_deadline: date | None) -> datetime:
     return due
 
 
-def assign(question: Question, expert: User, *, by, now: datetime, reason: str = "auto") -> Assignment:
-    """Make `expert` responsible for `question` (ending any current lead assignment)."""
+def assign(question: Question, expert: User, *, by, now: datetime, reason: str = "auto",
+           due: datetime | None = None, action: str = "question.assigned", **detail) -> Assignment:
+    """Make `expert` responsible for `question` (ending any current lead assignment).
+
+    The due date is computed afresh unless `due` is given (a transfer keeps it); the audit event
+    is `action` (claim, transfer, escalation ... are assignments too) with `detail` added.
+    """
     for current in question.assignments:
         if current.active and current.is_lead:
             current.active = False
             current.ended_at = now
-    due = compute_due(now, question.case_deadline)
+    due = due or compute_due(now, question.case_deadline)
     assignment = Assignment(question=question, expert_id=expert.id, org_id=expert.org_id,
                             assigned_by_id=by.id if by is not None else None,
                             assigned_at=now, due_at=due)
@@ -99,8 +144,8 @@ def assign(question: Question, expert: User, *, by, now: datetime, reason: str =
     if question.status == "pending":
         question.status = "assigned"
     question.updated_at = now
-    record(by, "question.assigned", assignment, question=question, expert=expert.username,
-           expert_name=expert.name, expert_org=expert.org.name, due_at=due.isoformat(), reason=reason)
+    record(by, action, assignment, question=question, expert=expert.username,
+           expert_name=expert.name, expert_org=expert.org.name, due_at=due.isoformat(), reason=reason, **detail)
     notify(expert, "assigned",
            f"新分派问题 {question.number}《{question.title}》，请于 {format_china(due)} 前答复。", question)
     return assignment
@@ -108,7 +153,8 @@ def assign(question: Question, expert: User, *, by, now: datetime, reason: str =
 
 def route_question(question: Question, *, by, now: datetime) -> Assignment | None:
     """Assign a new question automatically, or leave it in the admins' unassigned queue."""
-    expert = find_expert(question.org, question.category, exclude_ids=[question.asker_id])
+    expert = find_expert(question.org, question.category, exclude_ids=[question.asker_id], now=now,
+                         tags=[tag.name for tag in question.tags])
     if expert is not None:
         return assign(question, expert, by=None, now=now)
     record(None, "question.unrouted", question, reason="没有覆盖该业务条线的在岗答疑专家")

@@ -1,0 +1,218 @@
+"""The deadline sweep: reminders before the due date, overdue questions marked and escalated a level up.
+
+Run from cron every few minutes (`flask --app wsgi deadlines sweep`). Every effect is recorded in
+DeadlineReminder under a unique (assignment, kind) key, in the same transaction as the
+notifications and audit events it causes, so a second run, an overlapping run or a re-run after a
+kill never repeats anything, and a run after a long pause catches up: stale reminders whose moment
+has passed are skipped, and each overdue assignment is escalated exactly once, one level up.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, exists, insert, literal, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from qa.errors import Conflict
+from qa.extensions import begin_write, db
+from qa.models import (
+    Assignment,
+    AuditEvent,
+    DeadlineReminder,
+    Escalation,
+    Notification,
+    Question,
+    User,
+    UTCDateTime,
+)
+from qa.services import mail
+from qa.services.audit import notify, record
+from qa.services.handling import escalate, org_admins
+from qa.timeutil import china_today, format_china, utcnow
+
+OVERDUE = "overdue"
+
+
+@dataclass
+class SweepReport:
+    reminders: int = 0
+    overdue: int = 0
+    escalated: int = 0
+    left_unassigned: int = 0  # escalated to a level where nobody could take it: admins' queue
+    at_top: int = 0  # overdue at the SPP: nothing above, its admins are told
+    skipped: int = 0  # changed by someone else while the sweep ran
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return (f"到期提醒 {self.reminders} 条，新超期 {self.overdue} 件，提请上级 {self.escalated} 件"
+                f"（其中上级暂无专家转人工分派 {self.left_unassigned} 件），最高检超期 {self.at_top} 件。")
+
+
+def reminder_offsets() -> list[tuple[str, timedelta]]:
+    """(kind, time before due) from QA_REMINDER_DAYS ("3,1"), nearest first."""
+    raw = current_app.config["QA_REMINDER_DAYS"]
+    values = raw.split(",") if isinstance(raw, str) else list(raw)
+    days = sorted({float(v) for v in values if str(v).strip()})
+    return [(f"before:{d:g}d", timedelta(days=d)) for d in days if d > 0]
+
+
+def _insert():
+    return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _lead_join():
+    return and_(Assignment.question_id == Question.id, Assignment.active.is_(True), Assignment.is_lead.is_(True))
+
+
+def _chunks(rows, size):
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+def sweep(now: datetime | None = None, batch_size: int = 2000) -> SweepReport:
+    """Send due reminders and handle overdue questions as of `now` (default: the current time)."""
+    now = now or utcnow()
+    report = SweepReport()
+    send_reminders(now, report, batch_size)
+    handle_overdue(now, report)
+    return report
+
+
+# Reminders ---------------------------------------------------------------------------------
+
+
+def send_reminders(now: datetime, report: SweepReport, batch_size: int = 2000) -> None:
+    """One reminder per assignment and window: the nearest window the due date is in right now.
+
+    A question due within 1 day gets the 1-day reminder even if the sweep missed the 3-day one.
+    """
+    lower = now
+    for kind, before in reminder_offsets():
+        upper = now + before
+        rows = db.session.execute(
+            select(Assignment.id, Question.id, Question.number, Question.title, Question.due_at,
+                   Assignment.expert_id)
+            .join(Assignment, _lead_join())
+            .where(Question.status == "assigned", Question.due_at > lower, Question.due_at <= upper,
+                   ~exists().where(DeadlineReminder.assignment_id == Assignment.id, DeadlineReminder.kind == kind))
+            .order_by(Question.due_at, Question.id)
+        ).all()
+        db.session.rollback()  # end the read; each chunk is its own write transaction
+        for chunk in _chunks(rows, batch_size):
+            sent = _remind_chunk(kind, before, chunk, now)
+            report.reminders += sent
+            report.by_kind[kind] = report.by_kind.get(kind, 0) + sent
+        lower = upper
+
+
+def _remind_chunk(kind: str, before: timedelta, chunk, now: datetime) -> int:
+    """Record, notify and audit the reminders of one chunk in one transaction; returns how many."""
+    begin_write()
+    by_assignment = {row[0]: row for row in chunk}
+    # Re-checked inside the write: the assignment may have ended since it was read.
+    created = db.session.execute(
+        _insert()(DeadlineReminder)
+        .from_select(
+            ["assignment_id", "question_id", "kind", "created_at"],
+            select(Assignment.id, Question.id, literal(kind), literal(now, UTCDateTime()))
+            .join(Assignment, _lead_join())
+            .where(Assignment.id.in_(list(by_assignment)), Question.status == "assigned"),
+        )
+        .on_conflict_do_nothing(index_elements=["assignment_id", "kind"])
+        .returning(DeadlineReminder.id, DeadlineReminder.assignment_id)
+    ).all()
+    if not created:
+        db.session.rollback()
+        return 0
+    days = f"{before.total_seconds() / 86400:g}"
+    notes, events = [], []
+    for reminder_id, assignment_id in created:
+        _aid, question_id, number, title, due_at, expert_id = by_assignment[assignment_id]
+        notes.append({"user_id": expert_id, "kind": "reminder", "question_id": question_id, "created_at": now,
+                      "message": f"提醒：问题 {number}《{title}》将于 {format_china(due_at)} 到期"
+                                 f"（不足 {days} 天），请及时答复。"})
+        events.append({"at": now, "actor_id": None, "actor_roles": "system", "actor_org_id": None,
+                       "action": "question.reminded", "object_type": "deadlinereminder",
+                       "object_id": str(reminder_id), "question_id": question_id, "question_number": number,
+                       "detail": {"kind": kind, "days": days, "expert_id": expert_id,
+                                  "due_at": due_at.isoformat()},
+                       "ip": None})
+    note_ids = db.session.execute(
+        insert(Notification).returning(Notification.id, sort_by_parameter_order=True), notes
+    ).scalars().all()
+    db.session.execute(insert(AuditEvent), events)
+    mail.queue_for_notifications(note_ids, now)
+    db.session.commit()
+    return len(created)
+
+
+# Overdue -----------------------------------------------------------------------------------
+
+
+def is_urgent(question: Question, now: datetime) -> bool:
+    """Urgent: the case deadline is near, or the question was escalated as urgent before."""
+    near = current_app.config["QA_CASE_DEADLINE_NEAR_DAYS"]
+    if question.case_deadline is not None and question.case_deadline <= china_today(now) + timedelta(days=near):
+        return True
+    return db.session.execute(
+        select(Escalation.id).filter_by(question_id=question.id, urgent=True).limit(1)
+    ).first() is not None
+
+
+def handle_overdue(now: datetime, report: SweepReport, batch_size: int = 50) -> None:
+    """Mark each newly overdue assignment once and escalate its question one level up."""
+    rows = db.session.execute(
+        select(Assignment.id, Question.id)
+        .join(Assignment, _lead_join())
+        .where(Question.status == "assigned", Question.due_at <= now,
+               ~exists().where(DeadlineReminder.assignment_id == Assignment.id, DeadlineReminder.kind == OVERDUE))
+        .order_by(Question.due_at, Question.id)
+    ).all()
+    db.session.rollback()
+    for chunk in _chunks(rows, batch_size):
+        begin_write()
+        for assignment_id, question_id in chunk:
+            try:
+                with db.session.begin_nested():
+                    _overdue_one(assignment_id, question_id, now, report)
+            except Conflict:
+                report.skipped += 1
+        db.session.commit()
+
+
+def _overdue_one(assignment_id: int, question_id: int, now: datetime, report: SweepReport) -> None:
+    marked = db.session.execute(
+        _insert()(DeadlineReminder)
+        .from_select(
+            ["assignment_id", "question_id", "kind", "created_at"],
+            select(Assignment.id, Question.id, literal(OVERDUE), literal(now, UTCDateTime()))
+            .join(Assignment, _lead_join())
+            .where(Assignment.id == assignment_id, Question.status == "assigned", Question.due_at <= now),
+        )
+        .on_conflict_do_nothing(index_elements=["assignment_id", "kind"])
+        .returning(DeadlineReminder.id)
+    ).first()
+    if marked is None:
+        report.skipped += 1
+        return
+    question = db.session.get(Question, question_id)
+    assignment = db.session.get(Assignment, assignment_id)
+    expert = db.session.get(User, assignment.expert_id)
+    report.overdue += 1
+    record(None, "question.overdue", question, expert=expert.username, expert_name=expert.name,
+           expert_org=assignment.org.name, due_at=assignment.due_at.isoformat())
+    notify(expert, "overdue", f"问题 {question.number}《{question.title}》已超过答复期限"
+                              f"（{format_china(assignment.due_at)}）。", question)
+    if assignment.org.parent_id is None or not current_app.config["QA_ESCALATE_OVERDUE"]:
+        report.at_top += assignment.org.parent_id is None
+        for admin in org_admins([assignment.org_id]):
+            notify(admin, "overdue", f"问题 {question.number}《{question.title}》在{assignment.org.name}"
+                                     f"已超期未答复，请督办。", question)
+        return
+    escalate(question, actor=None, reason="超过答复期限未答复，依规提请上一级院办理",
+             urgent=is_urgent(question, now), kind="overdue", now=now, from_assignment=assignment)
+    report.escalated += 1
+    report.left_unassigned += question.status == "pending"
