@@ -72,6 +72,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # token-authenticated, never cookie-authenticated
+    from qa.search import init_app as init_search
+    from qa.search.views import bp as search_bp
+
+    app.register_blueprint(search_bp)
+    init_search(app)
 
 
 def _wants_json() -> bool:

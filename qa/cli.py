@@ -32,15 +32,17 @@ def register(app: Flask) -> None:
         added = sync_categories()
         click.echo(f"数据库已就绪（新增业务条线 {added} 个）。")
         if demo:
-            from qa.services.demo import DEMO_PASSWORD, load_demo_data
+            from qa.services.demo import DEMO_PASSWORD, demo_accounts, load_demo_data
 
             if db.session.execute(db.select(User.id).limit(1)).first() is None:
                 accounts = load_demo_data()
                 click.echo(f"已载入演示数据。演示账号（密码均为 {DEMO_PASSWORD}）：")
-                for account in accounts:
-                    click.echo(f"  {account.username:<14} {account.roles_label:<22} {account.name}（{account.org}）")
             else:
-                click.echo("数据库中已有用户，未载入演示数据。")
+                accounts = demo_accounts()
+                click.echo("数据库中已有数据，未重复载入演示数据。" +
+                           (f"演示账号（密码均为 {DEMO_PASSWORD}）：" if accounts else ""))
+            for account in accounts:
+                click.echo(f"  {account.username:<14} {account.roles_label:<22} {account.name}（{account.org}）")
 
     # Users -------------------------------------------------------------------------------
     user_group = click.Group("user", help="Manage user accounts.")
@@ -157,3 +159,13 @@ def register(app: Flask) -> None:
             raise click.ClickException("数据库中已有用户，演示数据只能载入空数据库。")
         for account in load_demo_data():
             click.echo(f"{account.username}\t{DEMO_PASSWORD}\t{account.roles_label}\t{account.name}")
+
+    # Expert pool, deadlines and email (qa/cli_handling.py) -----------------------------------
+    from qa.cli_handling import register as register_handling
+
+    register_handling(app)
+
+    # Search index, statute texts and thread imports (qa/search/cli.py) ---------------------
+    from qa.search.cli import register as register_search
+
+    register_search(app)

@@ -32,6 +32,11 @@ class Defaults:
     QA_MAIL_DIGEST_HOUR = 8  # the daily digest goes out after this hour, China time
     QA_MAIL_MAX_ATTEMPTS = 6
     QA_BASE_URL = ""  # e.g. https://jianda.example.internal, for links in emails
+    # Search (qa/search/): the Whoosh index and its single writer
+    QA_SEARCH_INDEX_DIR = ""  # default: instance/search_index
+    QA_SEARCH_WRITER = "inline"  # inline: the web process drains the outbox after writes; worker: `flask search worker`
+    QA_SEARCH_BATCH = 500  # outbox tasks per index commit
+    QA_SEARCH_QUERY_MAX = 200  # characters; longer queries are rejected
     # Security
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -15,6 +15,15 @@ TRAIL_LABELS = {
     "answer.accepted": "采纳答复",
     "answer.rated": "质量评定",
     "answer.canonical": "列为权威答复",
+    # handling (qa/services/handling.py) and the deadline sweep (qa/services/deadlines.py)
+    "question.claimed": "认领",
+    "question.transferred": "转交",
+    "question.declined": "退回",
+    "question.rerouted": "重新分派",
+    "question.escalated": "提请上级",
+    "question.consultant_added": "邀请会商",
+    "question.reminded": "到期提醒",
+    "question.overdue": "超期",
 }
 
 
@@ -31,6 +40,36 @@ def trail_text(event: AuditEvent) -> str:
         return f"{how}给 {d.get('expert_name', '')}（{d.get('expert_org', '')}），答复期限 {due_text}"
     if event.action == "question.unrouted":
         return d.get("reason", "")
+    if event.action in HANDLING_TEXTS:
+        return HANDLING_TEXTS[event.action](d)
     if event.action == "answer.rated":
         return "，".join(f"{name} {d.get(key)}" for key, name in RATING_CRITERIA.items())
     return ""
+
+
+def _due(d: dict) -> str:
+    return format_china(datetime.fromisoformat(d["due_at"])) if d.get("due_at") else ""
+
+
+def _to(d: dict) -> str:
+    return f"{d.get('expert_name', '')}（{d.get('expert_org', '')}）"
+
+
+def _escalated(d: dict) -> str:
+    why = "超期未答复" if d.get("kind") == "overdue" else "专家提请"
+    urgent = "，紧急" if d.get("urgent") else ""
+    who = f"，由 {_to(d)} 承办，答复期限 {_due(d)}" if d.get("expert") else "，该院暂无可分派的答疑专家，转人工分派"
+    return f"{why}{urgent}：由{d.get('from_org', '')}提请{d.get('to_org', '')}{who}。理由：{d.get('reason', '')}"
+
+
+HANDLING_TEXTS = {
+    "question.claimed": lambda d: f"{_to(d)} 认领，答复期限 {_due(d)}",
+    "question.transferred": lambda d: (f"由 {d.get('from_name', '')}（{d.get('from_org', '')}）转交给 {_to(d)}，"
+                                       f"答复期限 {_due(d)}。理由：{d.get('reason', '')}"),
+    "question.declined": lambda d: f"{d.get('role', '')}专家退回。理由：{d.get('reason', '')}",
+    "question.rerouted": lambda d: f"退回后重新分派给 {_to(d)}，答复期限 {_due(d)}",
+    "question.escalated": _escalated,
+    "question.consultant_added": lambda d: f"邀请 {_to(d)} 参与会商",
+    "question.reminded": lambda d: f"答复期限 {_due(d)} 前不足 {d.get('days', '')} 天，已提醒承办专家",
+    "question.overdue": lambda d: f"{_to(d)} 超过答复期限 {_due(d)} 未答复",
+}

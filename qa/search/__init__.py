@@ -1,0 +1,44 @@
+"""Search: one interface over the Whoosh + jieba backend (query, similar, outbox, rebuild, check).
+
+Everything outside this package uses only the names below, so another backend (SQLite FTS5,
+PostgreSQL, tantivy) can stand beside Whoosh later behind the same functions.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, request
+
+from qa.search.index import SearchUnavailable
+from qa.search.query import Filters, SearchResults, run_search, similar_questions
+from qa.search.worker import CheckReport, check_index, drain_outbox, pending_count, rebuild_index
+
+log = logging.getLogger("qa.search")
+
+__all__ = [
+    "CheckReport", "Filters", "SearchResults", "SearchUnavailable", "check_index", "drain_outbox", "init_app",
+    "pending_count", "rebuild_index", "run_search", "similar_questions",
+]
+
+
+def init_app(app: Flask) -> None:
+    """Template filter for statute links; in the embedded default, drain the outbox after writes."""
+    from qa.search.links import cite_links
+
+    app.jinja_env.filters["cite_links"] = cite_links
+
+    @app.after_request
+    def drain_after_write(response):
+        """Runs after the view's commit, in a session of its own, so only committed changes are
+        indexed (a rolled-back request leaves nothing to index). Production sets
+        QA_SEARCH_WRITER=worker: request workers then never write the index."""
+        if request.method in ("GET", "HEAD", "OPTIONS") or app.config.get("QA_SEARCH_WRITER") != "inline":
+            return response
+        if g.get("_search_drained"):
+            return response
+        g._search_drained = True
+        try:
+            drain_outbox(app)
+        except Exception:  # the tasks stay in the outbox; the next write or `search check` retries
+            log.exception("search: draining the outbox after a write failed")
+        return response

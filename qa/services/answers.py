@@ -11,7 +11,9 @@ from qa.extensions import begin_write, db
 from qa.markup import render_markdown
 from qa.models import RATING_CRITERIA, Answer, CanonicalAnswer, Question, Rating, User
 from qa.permissions import can_answer, can_curate, can_rate, require
+from qa.search.citations import record_citations
 from qa.services.audit import enqueue_index, notify, record
+from qa.services.follows import notify_followers
 from qa.services.questions import validate_text
 from qa.timeutil import utcnow
 
@@ -41,7 +43,10 @@ def post_answer(expert: User, question: Question, body: str) -> Answer:
         question.status = "answered"
     question.updated_at = now
     record(expert, "answer.posted", answer, question=question)
+    record_citations(question, "answer", answer.id, body)
     notify(question.asker, "answered", f"您的问题 {question.number}《{question.title}》收到了答复。", question)
+    notify_followers(question, f"您关注的问题 {question.number}《{question.title}》有了新答复。",
+                     exclude_ids={expert.id, question.asker_id})
     enqueue_index(question)
     db.session.commit()
     return answer
@@ -106,9 +111,12 @@ def mark_canonical(admin: User, answer: Answer, text: str | None = None,
                                 curated_by_id=admin.id, effective_date=effective_date)
     db.session.add(canonical)
     record(admin, "answer.canonical", canonical, question=question, answer_id=answer.id)
+    record_citations(question, "canonical", canonical.id, text)
     notify(answer.author, "canonical", f"您对问题 {question.number} 的答复已列为权威答复。", question)
     if question.asker_id != answer.author_id:
         notify(question.asker, "canonical", f"您的问题 {question.number} 已有权威答复。", question)
+    notify_followers(question, f"您关注的问题 {question.number}《{question.title}》有了权威答复。",
+                     exclude_ids={admin.id, answer.author_id, question.asker_id})
     enqueue_index(question)
     try:
         db.session.commit()

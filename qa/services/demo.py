@@ -43,9 +43,17 @@ def load_demo_data() -> list[DemoAccount]:
     db.session.commit()
     for thread in content.THREADS:
         _play(thread, users)
+    return demo_accounts()
+
+
+def demo_accounts() -> list[DemoAccount]:
+    """The demo accounts present in the database (none once an installation is real)."""
+    people = {p.username: p for p in content.PEOPLE}
+    users = db.session.execute(db.select(User).where(User.username.in_(list(people)))).scalars()
+    present = {u.username: u for u in users}
     return [
-        DemoAccount(p.username, p.name, orgs[p.org_code].name, _roles_label(p.roles))
-        for p in content.PEOPLE
+        DemoAccount(p.username, p.name, present[p.username].org.name, _roles_label(p.roles))
+        for p in content.PEOPLE if p.username in present
     ]
 
 

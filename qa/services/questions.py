@@ -15,6 +15,7 @@ from qa.markup import render_markdown
 from qa.models import Answer, Category, Question, QuestionCounter, Supplement, Tag, User
 from qa.permissions import Permission, can, can_accept, can_assign, can_supplement, require
 from qa.services.audit import enqueue_index, notify, record
+from qa.search.citations import record_citations, record_question_citations
 from qa.services.routing import assign, route_question
 from qa.timeutil import CHINA, china_today, utcnow
 
@@ -145,6 +146,7 @@ def ask_question(asker: User, *, title: str, body: str, category: str, tags=None
     record(asker, "question.created", question, title=title, category=cat.code, tags=tag_names,
            case_deadline=case_deadline.isoformat() if case_deadline else None)
     route_question(question, by=asker, now=now)
+    record_question_citations(question)
     enqueue_index(question)
     db.session.commit()
     return question
@@ -167,6 +169,7 @@ def add_supplement(asker: User, question: Question, body: str) -> Supplement:
     db.session.add(supplement)
     question.updated_at = utcnow()
     record(asker, "question.supplemented", supplement, question=question)
+    record_citations(question, "supplement", supplement.id, body)
     for a in question.assignments:
         if a.active:
             notify(a.expert, "supplement", f"问题 {question.number} 的提问人补充了说明。", question)

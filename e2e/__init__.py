@@ -1,0 +1,1 @@
+"""End-to-end flows in a real browser (`make e2e`)."""

@@ -1,0 +1,1 @@
+"""The expert pool, question handling actions, notification settings and follows (web pages)."""

@@ -1,0 +1,409 @@
+"""Queries: the query syntax, the Whoosh query plan, ranking, visibility re-check and snippets."""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from flask import current_app
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from whoosh import query as Q
+
+from qa.errors import ValidationError
+from qa.extensions import db
+from qa.models import CATEGORIES, STATUS_NAMES, Answer, Question
+from qa.search.analysis import STOPWORDS, expansions, main_words, segment
+from qa.search.citations import parse_statute, statute_key
+from qa.search.index import get_searcher, index_root, is_searchable, thread_text
+from qa.timeutil import CHINA
+
+NUMBER_RE = re.compile(r"^JD\d{4}-[0-9A-Za-z]{1,12}-\d{5,}$", re.IGNORECASE)
+TOKEN_RE = re.compile(r'(?P<neg>-)?(?:(?P<field>[\w\u4e00-\u9fff]{1,6})[:：])?(?:["“”](?P<phrase>[^"“”]*)["“”]|(?P<word>[^\s"“”]+))')
+FIELD_ALIASES = {
+    "类别": "category", "条线": "category", "业务": "category", "category": "category",
+    "法条": "statute", "法律": "statute", "statute": "statute",
+    "标签": "tag", "tag": "tag",
+    "状态": "status", "status": "status",
+    "编号": "number", "number": "number",
+}
+SORTS = {"relevance": "相关度", "newest": "最新", "quality": "质量评分"}
+RERANK = 50  # the top hits re-ranked by canonical status and quality
+TITLE_BOOST = 2.0
+EXPANSION_BOOST = 0.6
+MAX_TERMS = 24  # query terms kept (highest idf first): bounds the work of long, chatty queries
+COMMON_DF = 0.25  # terms in more than this share of documents are dropped when rarer ones exist
+
+
+@dataclass
+class ParsedQuery:
+    text: list[str] = field(default_factory=list)  # free text chunks
+    phrases: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    statutes: list[tuple[str, int | None, int]] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    number: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.text or self.phrases or self.categories or self.statutes or self.tags or self.number
+                    or self.statuses)
+
+
+def category_code(value: str) -> str | None:
+    """民事 / 民事检察 / civil → civil."""
+    value = value.strip()
+    for code, name, _parent in CATEGORIES:
+        if value in (code, name):
+            return code
+    for code, name, _parent in CATEGORIES:
+        if value and value in name:
+            return code
+    return None
+
+
+def status_code(value: str) -> str | None:
+    for code, name in STATUS_NAMES.items():
+        if value in (code, name):
+            return code
+    return None
+
+
+def parse_query(raw: str) -> ParsedQuery:
+    """Parse `"quoted phrases"`, `-exclude`, `类别:民事`, `法条:刑法133`, `标签:x`, question numbers.
+
+    Raises ValidationError for an over-long query (parsing cost grows quickly with length).
+    """
+    raw = (raw or "").strip()
+    limit = current_app.config.get("QA_SEARCH_QUERY_MAX", 200)
+    if len(raw) > limit:
+        raise ValidationError("q", f"检索词过长：最多 {limit} 个字（当前 {len(raw)} 个），请精简后再试。")
+    parsed = ParsedQuery()
+    for match in TOKEN_RE.finditer(raw):
+        neg, fname, phrase, word = match.group("neg"), match.group("field"), match.group("phrase"), match.group("word")
+        value = phrase if phrase is not None else word
+        kind = FIELD_ALIASES.get((fname or "").lower())
+        if fname and kind is None:  # not a known field: keep it as text
+            value, phrase = f"{fname}:{value}" if value else fname, None
+        if not value or not value.strip():
+            continue
+        value = value.strip()
+        if kind == "category":
+            code = category_code(value)
+            if code:
+                parsed.categories.append(code)
+            continue
+        if kind == "statute":
+            statute = parse_statute(value)
+            if statute:
+                parsed.statutes.append(statute)
+            continue
+        if kind == "tag":
+            parsed.tags.append(value.lower())
+            continue
+        if kind == "status":
+            code = status_code(value)
+            if code:
+                parsed.statuses.append(code)
+            continue
+        if kind == "number" or NUMBER_RE.match(value):
+            parsed.number = value.upper()
+            continue
+        if neg:
+            parsed.excluded.append(value)
+        elif phrase is not None:
+            parsed.phrases.append(value)
+        else:
+            parsed.text.append(value)
+    return parsed
+
+
+# Query plan ----------------------------------------------------------------------------------
+
+
+def _term_query(term: str, boost: float = 1.0) -> Q.Query:
+    return Q.Or([Q.Term("title", term, boost=boost * TITLE_BOOST), Q.Term("content", term, boost=boost)])
+
+
+def _select_terms(searcher, terms: list[str]) -> list[str]:
+    """Drop terms no document has, and very common ones when rarer terms exist; keep the rarest."""
+    total = max(searcher.doc_count(), 1)
+    scored = []
+    for term in terms:
+        df = searcher.doc_frequency("content", term)
+        if df:
+            scored.append((df, term))
+    if not scored:
+        return []
+    rare = [(df, t) for df, t in scored if df <= COMMON_DF * total]
+    chosen = rare if rare else scored
+    chosen.sort()
+    return [t for _df, t in chosen[:MAX_TERMS]]
+
+
+def _text_query(searcher, text: str) -> tuple[Q.Query | None, list[str]]:
+    """An OR of the text's words (with dictionary sub-words) and synonym expansions."""
+    terms = list(dict.fromkeys(w for w, *_ in segment(text)))
+    chosen = _select_terms(searcher, terms)
+    extra = [t for t in expansions(text) if t not in chosen]
+    extra = [t for t in extra if searcher.doc_frequency("content", t)]
+    parts = [_term_query(t) for t in chosen] + [_term_query(t, EXPANSION_BOOST) for t in extra]
+    if not parts:
+        return None, []
+    return Q.Or(parts), chosen + extra
+
+
+def _phrase_query(phrase: str) -> Q.Query | None:
+    words = [w for w in main_words(phrase) if w not in STOPWORDS]
+    if not words:
+        return None
+    if len(words) == 1:
+        return Q.Or([Q.Term("title", words[0]), Q.Term("content", words[0])])
+    return Q.Or([Q.Phrase("title", words), Q.Phrase("content", words)])
+
+
+def _statute_query(law: str, article: int | None, sub: int) -> Q.Query:
+    if article is None:
+        return Q.Prefix("statutes", f"{law}:")
+    return Q.Term("statutes", statute_key(law, article, sub))
+
+
+def _day_start(day: date) -> int:
+    return int(datetime.combine(day, time.min, tzinfo=CHINA).timestamp())
+
+
+@dataclass
+class Filters:
+    category: str | None = None
+    canonical: bool = False
+    status: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def build_query(searcher, parsed: ParsedQuery, filters: Filters) -> tuple[Q.Query | None, Q.Query | None, list[str]]:
+    """(scored query, filter query, highlight terms)."""
+    must: list[Q.Query] = []
+    highlight: list[str] = []
+    scored: Q.Query | None = None
+    if parsed.text:
+        scored, highlight = _text_query(searcher, " ".join(parsed.text))
+        if scored is None and not parsed.phrases:
+            return Q.NullQuery, None, []
+    for phrase in parsed.phrases:
+        pq = _phrase_query(phrase)
+        if pq is not None:
+            must.append(pq)
+            highlight.append(phrase)
+    if parsed.number:
+        must.append(Q.Term("number", parsed.number))
+    for law, article, sub in parsed.statutes:
+        must.append(_statute_query(law, article, sub))
+    for tag in parsed.tags:
+        must.append(Q.Term("tags", tag))
+    wanted = [c for c in [filters.category, *parsed.categories] if c]
+    for code in wanted:
+        must.append(Q.Term("category", code))
+    statuses = [s for s in [filters.status, *parsed.statuses] if s]
+    if statuses:
+        must.append(Q.Or([Q.Term("status", s) for s in statuses]))
+    if filters.canonical:
+        must.append(Q.Term("canonical", "1"))
+    if filters.date_from or filters.date_to:
+        start = _day_start(filters.date_from) if filters.date_from else None
+        end = _day_start(filters.date_to + timedelta(days=1)) - 1 if filters.date_to else None
+        must.append(Q.NumericRange("asked", start, end))
+    excluded = []
+    for text in parsed.excluded:
+        words = [w for w in main_words(text) if w not in STOPWORDS]
+        if words:
+            excluded.append(Q.And([Q.Or([Q.Term("title", w), Q.Term("content", w)]) for w in words]))
+    query_parts = ([scored] if scored is not None else []) + must
+    if not query_parts:
+        return None, None, []
+    query = query_parts[0] if len(query_parts) == 1 else Q.And(query_parts)
+    if excluded:
+        query = Q.AndNot(query, Q.Or(excluded))
+    return query, None, highlight
+
+
+# Results -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Hit:
+    question: Question
+    score: float
+    canonical: bool
+    superseded: bool
+    quality: float
+    title_html: Markup
+    snippet_html: Markup
+
+    @property
+    def number(self) -> str:
+        return self.question.number
+
+
+@dataclass
+class SearchResults:
+    hits: list[Hit]
+    total: int
+    page: int
+    per_page: int
+    parsed: ParsedQuery | None = None
+    terms: list[str] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page)) if self.per_page else 1
+
+
+def final_score(score: float, fields: dict) -> float:
+    """Relevance first, then: canonical in force ×1.5, superseded ×0.6, quality ±4% a point."""
+    factor = 1.0
+    if fields.get("canonical") == "1":
+        factor *= 1.5
+    if fields.get("superseded") == "1":
+        factor *= 0.6
+    quality = fields.get("quality") or 0.0
+    if quality:
+        factor *= 1 + 0.04 * (quality - 3)
+    return score * factor
+
+
+def run_search(raw: str, filters: Filters | None = None, sort: str = "relevance", page: int = 1,
+               per_page: int = 10, user=None, snippets: bool = True, exact_total: bool = True) -> SearchResults:
+    """The search behind the page and the API. Raises ValidationError for an over-long query and
+    SearchUnavailable when the index cannot be read."""
+    filters = filters or Filters()
+    parsed = parse_query(raw)
+    page = max(1, min(page, 1000))
+    if parsed.empty and not (filters.category or filters.canonical or filters.status or filters.date_from
+                             or filters.date_to):
+        return SearchResults([], 0, page, per_page, parsed)
+    searcher = get_searcher(index_root())
+    query, _filter, terms = build_query(searcher, parsed, filters)
+    if query is None:
+        query = Q.Every()
+    offset = (page - 1) * per_page
+    need = offset + per_page
+    if sort == "newest":
+        results = searcher.search(query, limit=need, sortedby="asked", reverse=True)
+        order = [(hit.docnum, hit.score or 0.0, hit.fields()) for hit in results]
+    elif sort == "quality":
+        results = searcher.search(query, limit=need, sortedby=["quality", "asked"], reverse=True)
+        order = [(hit.docnum, hit.score or 0.0, hit.fields()) for hit in results]
+    else:
+        results = searcher.search(query, limit=max(need, RERANK))
+        order = [(hit.docnum, hit.score or 0.0, hit.fields()) for hit in results]
+        head = sorted(order[:RERANK], key=lambda item: -final_score(item[1], item[2]))
+        order = head + order[RERANK:]
+    total = len(results) if exact_total or results.has_exact_length() else results.estimated_length()
+    window = order[offset:offset + per_page]
+    hits = _to_hits(window, terms, snippets, user)
+    return SearchResults(hits, total, page, per_page, parsed, terms)
+
+
+def _to_hits(window, terms, snippets: bool, user) -> list[Hit]:
+    ids = [int(fields["id"]) for _docnum, _score, fields in window]
+    if not ids:
+        return []
+    rows = db.session.execute(
+        select(Question).where(Question.id.in_(ids)).options(
+            selectinload(Question.answers).selectinload(Answer.canonical),
+            selectinload(Question.supplements), selectinload(Question.category),
+        )
+    ).scalars().all()
+    by_id = {q.id: q for q in rows}
+    hits = []
+    for _docnum, score, fields in window:
+        question = by_id.get(int(fields["id"]))
+        if question is None or not is_visible(question, user):
+            continue  # the index may lag the database: never show what the database hides now
+        hits.append(Hit(
+            question=question, score=round(score, 4), canonical=any(a.is_canonical for a in question.answers),
+            superseded=fields.get("superseded") == "1", quality=fields.get("quality") or 0.0,
+            title_html=highlight(question.title, terms, 200),
+            snippet_html=snippet(thread_text(question), terms) if snippets else Markup(""),
+        ))
+    return hits
+
+
+def is_visible(question: Question, user) -> bool:
+    """Search shows answered threads to every active user (internal system, all may read)."""
+    if user is not None and not getattr(user, "active", True):
+        return False
+    return is_searchable(question)
+
+
+# Snippets: from the database text, no re-segmentation; everything escaped --------------------
+
+
+def _term_pattern(terms: list[str]) -> re.Pattern | None:
+    usable = sorted({t for t in terms if t and (len(t) > 1 or not t.isascii())}, key=len, reverse=True)
+    if not usable:
+        return None
+    return re.compile("|".join(re.escape(t) for t in usable), re.IGNORECASE)
+
+
+def highlight(text: str, terms: list[str], limit: int = 200) -> Markup:
+    text = text[:limit]
+    pattern = _term_pattern(terms)
+    if pattern is None:
+        return Markup(escape(text))
+    out, cursor = [], 0
+    for match in pattern.finditer(text):
+        out.append(escape(text[cursor:match.start()]))
+        out.append(Markup("<mark>") + escape(match.group(0)) + Markup("</mark>"))
+        cursor = match.end()
+    out.append(escape(text[cursor:]))
+    return Markup("").join(out)
+
+
+def snippet(text: str, terms: list[str], width: int = 140) -> Markup:
+    """A window of the text around the densest cluster of query terms, terms marked."""
+    text = re.sub(r"\s+", " ", text).strip()
+    pattern = _term_pattern(terms)
+    start = 0
+    if pattern is not None:
+        positions = [m.start() for m in pattern.finditer(text)]
+        if positions:
+            best, best_count = positions[0], 0
+            j = 0
+            for i, pos in enumerate(positions):
+                while positions[j] < pos - width // 2:
+                    j += 1
+                if i - j + 1 > best_count:
+                    best_count, best = i - j + 1, positions[j]
+            start = max(0, best - 20)
+    window = text[start:start + width]
+    body = highlight(window, terms, width)
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if start + width < len(text) else ""
+    return Markup(escape(prefix)) + body + Markup(escape(suffix))
+
+
+# Similar questions -----------------------------------------------------------------------------
+
+
+def similar_questions(text: str, limit: int = 5, user=None, exclude_id: int | None = None) -> list[Hit]:
+    """Up to `limit` answered threads like the text being typed (title and body), canonical first
+    among equals."""
+    text = (text or "")[:current_app.config.get("QA_SIMILAR_TEXT_MAX", 2000)]
+    if len(text.strip()) < 2:
+        return []
+    searcher = get_searcher(index_root())
+    query, terms = _text_query(searcher, text)
+    if query is None:
+        return []
+    results = searcher.search(query, limit=limit + 10)
+    order = [(hit.docnum, hit.score or 0.0, hit.fields()) for hit in results]
+    order.sort(key=lambda item: -final_score(item[1], item[2]))
+    if exclude_id is not None:
+        order = [o for o in order if o[2]["id"] != str(exclude_id)]
+    return _to_hits(order[:limit], terms, snippets=False, user=user)
