@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install run test test-sqlite test-postgres lint clean
+.PHONY: install run test test-sqlite test-postgres e2e lint clean
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,10 +32,15 @@ test-sqlite: install
 test-postgres: install
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== the same suite on PostgreSQL ($$TEST_DATABASE_URL)"; \
-		$(BIN)/pytest -q; \
+		$(BIN)/pytest -q -n 2; \
 	else \
 		echo "== PostgreSQL run skipped: TEST_DATABASE_URL is not set"; \
 	fi
+
+## make e2e: the browser flows (Playwright + Debian's Chromium) against a fresh instance on a free port.
+## Screenshots (1366x768 and 390x844) and failure reports go to e2e-artifacts/. E2E_ARGS="-k ask" selects flows.
+e2e: install
+	$(BIN)/python e2e/run.py $(E2E_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -115,13 +115,18 @@ class Person:
         self.page.get_by_label("密码").press("Enter")
         expect(self.page.get_by_role("alert").filter(has_text="欢迎")).to_be_visible()
 
-    def nav(self, name: str) -> None:
-        """Follow a link in the main navigation (opening the collapsed menu on a narrow screen)."""
-        menu = self.page.get_by_role("navigation", name="主导航")
-        toggler = menu.get_by_role("button", name="展开导航")
+    def nav_open(self) -> None:
+        """Open the collapsed navigation menu when the screen is narrow."""
+        self.page.wait_for_load_state("load")  # the style sheets decide whether the menu is collapsed
+        toggler = self.page.locator("nav .navbar-toggler")
         if toggler.is_visible() and toggler.get_attribute("aria-expanded") != "true":
             toggler.click()
-        menu.get_by_role("link", name=name, exact=True).click()
+            expect(self.page.locator("nav .navbar-collapse")).to_be_visible()
+
+    def nav(self, name: str) -> None:
+        """Follow a link in the main navigation (opening the collapsed menu on a narrow screen)."""
+        self.nav_open()
+        self.page.get_by_role("navigation", name="主导航").get_by_role("link", name=name, exact=True).click()
 
     def flash(self) -> str:
         """The success (or other) message shown after an action."""
@@ -157,6 +162,21 @@ class Person:
             self.page.screenshot(path=folder / f"{stem}-phone.png", full_page=True)
         finally:
             self.page.set_viewport_size(size)
+
+    def ask(self, title: str, body: str, category: str, tags: str = "") -> str:
+        """Ask a question through the form (mouse and keyboard as usual); returns its number."""
+        self.goto("/ask")
+        self.page.get_by_label("标题").fill(title)
+        self.page.get_by_label("问题内容").fill(body)
+        self.page.get_by_label("业务条线").select_option(category)
+        if tags:
+            self.page.get_by_label("标签").fill(tags)
+        self.page.get_by_label("本问题属于法律适用").check()
+        self.page.get_by_label("本问题不含涉密信息").check()
+        self.page.get_by_role("button", name="提交问题").click()
+        match = NUMBER_RE.search(self.flash())
+        assert match, "the success message after asking names no number"
+        return match.group(0)
 
     def number_on_page(self) -> str:
         text = self.page.locator(".q-number").first.inner_text()

@@ -71,6 +71,19 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(questions_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    from qa.experts.views import bp as experts_bp  # expert pool, handling actions, notification settings
+
+    app.register_blueprint(experts_bp)
+    from qa.audit.views import bp as audit_bp  # issue 5: audit viewer, quality, knowledge base, batches
+    from qa.knowledge.views import bp as knowledge_bp
+    from qa.quality.views import bp as quality_bp
+
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(knowledge_bp)
+    app.register_blueprint(quality_bp)
+    from qa.stats.views import bp as stats_bp  # issue 6: statistics dashboard
+
+    app.register_blueprint(stats_bp)
     csrf.exempt(api_bp)  # token-authenticated, never cookie-authenticated
     from qa.search import init_app as init_search
     from qa.search.views import bp as search_bp
@@ -130,9 +143,13 @@ CSP = (
 
 
 def register_request_hooks(app: Flask) -> None:
+    from qa.auth.sessions import enforce_session_age
+
     @app.before_request
     def start_request():
         g.correlation_id = uuid.uuid4().hex[:12]
+
+    app.before_request(enforce_session_age)
 
     @app.after_request
     def security_headers(response):

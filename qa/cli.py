@@ -20,6 +20,29 @@ def _fail(error: ServiceError) -> None:
     raise click.ClickException(error.message)
 
 
+class ImportProgress:
+    """A progress bar for a long import, drawn once the number of rows is known (after parsing)."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.bar = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def __enter__(self) -> ImportProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
 def register(app: Flask) -> None:
     @app.cli.command("setup")
     @click.option("--demo/--no-demo", default=True, help="Load the demo data when the database is empty.")
@@ -129,7 +152,8 @@ def register(app: Flask) -> None:
                 f"文件不是 UTF-8 编码（第 {error.start} 字节处无法解码）。请在 Excel 中另存为“CSV UTF-8”后重试。"
             ) from None
         func = imports.import_orgs_csv if kind == "orgs" else imports.import_users_csv
-        report = func(None, text)
+        with ImportProgress("导入检察院" if kind == "orgs" else "导入用户") as progress:
+            report = func(None, text, progress=progress)
         for line, message in report.errors:
             click.echo(f"第 {line} 行：{message}", err=True)
         if report.errors:
@@ -169,3 +193,8 @@ def register(app: Flask) -> None:
     from qa.search.cli import register as register_search
 
     register_search(app)
+
+    # Audit log verification (qa/cli_audit.py) ------------------------------------------------
+    from qa.cli_audit import register as register_audit
+
+    register_audit(app)

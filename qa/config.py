@@ -37,13 +37,17 @@ class Defaults:
     QA_SEARCH_WRITER = "inline"  # inline: the web process drains the outbox after writes; worker: `flask search worker`
     QA_SEARCH_BATCH = 500  # outbox tasks per index commit
     QA_SEARCH_QUERY_MAX = 200  # characters; longer queries are rejected
+    # Statistics (qa/services/stats.py): computed figures are kept this long per process (0: never)
+    QA_STATS_CACHE_SECONDS = 300
     # Security
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False  # set QA_SESSION_COOKIE_SECURE=1 behind HTTPS
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    PERMANENT_SESSION_LIFETIME = 12 * 3600  # absolute session lifetime, seconds
+    PERMANENT_SESSION_LIFETIME = 12 * 3600  # cookie lifetime, seconds
+    QA_SESSION_MAX_HOURS = 12  # absolute: a session ends this long after log-in
+    QA_SESSION_IDLE_MINUTES = 30  # idle: a session ends after this long without a request
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024  # request size cap
     WTF_I18N_ENABLED = False  # use WTForms' bundled Chinese messages (no Flask-Babel)
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session

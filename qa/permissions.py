@@ -79,6 +79,7 @@ def can_accept(user, question, answer) -> bool:
         and answer.question_id == question.id
         and answer.author_id != user.id
         and question.status in ("answered", "resolved")
+        and getattr(answer, "hidden_at", None) is None  # hidden answers cannot be accepted
     )
 
 
@@ -94,3 +95,59 @@ def can_curate(user, answer) -> bool:
 
 def can_assign(user) -> bool:
     return can(user, Permission.ADMINISTER)
+
+
+def can_view_stats(user, org) -> bool:
+    """Admins read the statistics of their own procuratorate and of every one below it."""
+    if org is None or not can(user, Permission.ADMINISTER):
+        return False
+    return org.id == user.org_id or any(parent.id == user.org_id for parent in org.ancestors())
+
+
+# Quality, revisions and the knowledge base (issue 5) -------------------------------------
+
+
+def can_moderate(user) -> bool:
+    """质量评查员 and admins: hide answers, handle flags, mark duplicates, close questions."""
+    return can(user, Permission.RATE) or can(user, Permission.ADMINISTER)
+
+
+def can_vote(user, answer) -> bool:
+    """有用: any active user, on a visible answer, never their own."""
+    return can(user, Permission.ASK) and answer.author_id != user.id and answer.hidden_at is None
+
+
+def can_flag(user, answer) -> bool:
+    return can(user, Permission.ASK) and answer.author_id != user.id
+
+
+def can_review(user, answer) -> bool:
+    """Mark an answer 经业务部门审核: moderators and admins, never their own."""
+    return can_moderate(user) and answer.author_id != user.id
+
+
+def can_edit_question(user, question) -> bool:
+    """The asker while the question is not closed; admins always (every edit is kept as a revision)."""
+    if can(user, Permission.ADMINISTER):
+        return True
+    return can(user, Permission.ASK) and question.asker_id == user.id and question.status != "closed"
+
+
+def can_edit_answer(user, answer) -> bool:
+    """The expert who wrote it, while the question is not closed and the answer not hidden."""
+    return (can(user, Permission.ANSWER) and answer.author_id == user.id
+            and answer.question.status != "closed" and answer.hidden_at is None)
+
+
+def can_close(user, question, reason: str | None = None) -> bool:
+    """Moderators and admins close for any reason; the asker may withdraw their own open question."""
+    if question.status == "closed":
+        return False
+    if can_moderate(user):
+        return True
+    return (can(user, Permission.ASK) and question.asker_id == user.id and reason in (None, "withdrawn")
+            and question.status in ("pending", "assigned", "answered"))
+
+
+def can_curate_thread(user) -> bool:
+    return can(user, Permission.CURATE)

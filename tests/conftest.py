@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from flask import g
 from jinja2 import BytecodeCache
 from sqlalchemy import text
 
@@ -77,13 +78,22 @@ def pg_schema_ready():
 
 @pytest.fixture
 def app_config(tmp_path):
-    return _pg_config() if PG_URL else _base_config(f"sqlite:///{tmp_path / 'test.db'}")
+    config = _pg_config() if PG_URL else _base_config(f"sqlite:///{tmp_path / 'test.db'}")
+    config["QA_SEARCH_INDEX_DIR"] = str(tmp_path / "search_index")  # a real Whoosh index per test
+    return config
+
+
+def _forget_cached_user() -> None:
+    g.pop("_login_user", None)
 
 
 @pytest.fixture
 def app(app_config, pg_schema_ready):
     app = create_app(app_config)
     app.jinja_env.bytecode_cache = TEMPLATE_CACHE
+    # Test requests share the test's app context (and so `g`); in production every request has
+    # its own. Forget the cached user so each request loads and checks it again, as in production.
+    app.before_request_funcs.setdefault(None, []).insert(0, _forget_cached_user)
     with app.app_context():
         if PG_URL:
             tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)

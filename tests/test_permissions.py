@@ -7,7 +7,10 @@ from qa import create_app
 from qa.extensions import db
 from qa.models import Notification
 from qa.services.accounts import create_api_token
-from qa.services.answers import post_answer
+from qa.services.answers import mark_canonical, post_answer
+from qa.services.batches import add_item, create_batch
+from qa.services.quality import flag_answer
+from qa.services.search_terms import add_search_term
 from tests.conftest import AuthActions
 from tests.factories import make_question, make_user
 
@@ -30,13 +33,11 @@ POLICY: dict[str, set[str]] = {
     "questions.show": EVERYONE,
     "questions.browse": EVERYONE,
     "questions.mine": EVERYONE,
-    "questions.knowledge": EVERYONE,
     "questions.supplement": {"owner"},
     "questions.answer": {"expert"},
     "questions.accept": {"owner"},
     "questions.inbox": {"expert"},
     "questions.rate": {"moderator"},
-    "questions.moderation": {"moderator"},
     "questions.canonical": {"admin"},
     "admin.index": {"admin"},
     "admin.users": {"admin"},
@@ -46,6 +47,59 @@ POLICY: dict[str, set[str]] = {
     "admin.queue": {"admin"},
     "admin.assign": {"admin"},
     "admin.orgs": {"admin"},
+    # quality, revisions, knowledge base, batches, audit viewer (issue 5)
+    "quality.moderation": {"moderator", "admin"},
+    "quality.resolve_flag": {"moderator", "admin"},
+    "quality.revise_rating": {"moderator"},
+    "quality.helpful": EVERYONE - {"expert"},
+    "quality.flag": EVERYONE - {"expert"},
+    "quality.hide": {"moderator", "admin"},
+    "quality.unhide": {"moderator", "admin"},
+    "quality.review": {"moderator", "admin"},
+    "quality.edit_question": {"owner", "admin"},
+    "quality.edit_answer": {"expert"},
+    "quality.history": EVERYONE,
+    "quality.close": {"owner", "moderator", "admin"},
+    "knowledge.index": EVERYONE,
+    "knowledge.show": EVERYONE,
+    "knowledge.curate": {"admin"},
+    "knowledge.edit": {"admin"},
+    "knowledge.change_status": {"admin"},
+    "knowledge.batches": EVERYONE,
+    "knowledge.new_batch": {"admin"},
+    "knowledge.batch": {"admin"},  # the world's batch is a draft; published ones are for everyone
+    "knowledge.edit_batch": {"admin"},
+    "knowledge.add_item": {"admin"},
+    "knowledge.item": {"admin"},
+    "knowledge.move_item": {"admin"},
+    "knowledge.remove_item": {"admin"},
+    "knowledge.deidentify_item": {"admin"},
+    "knowledge.publish": {"admin"},
+    "knowledge.export_markdown": {"admin"},
+    "knowledge.print_batch": {"admin"},
+    "audit.index": {"admin"},
+    "audit.export": {"admin"},
+    # search (qa/search/views.py)
+    "search.search": EVERYONE,
+    "search.similar": EVERYONE,
+    "search.article": EVERYONE,
+    "search.admin_terms": {"admin"},
+    "search.admin_delete_term": {"admin"},
+    "stats.dashboard": {"admin"},
+    "stats.export": {"admin"},
+    # expert pool, handling, notification settings (qa/experts/views.py)
+    "experts.directory": EVERYONE,
+    "experts.claimable": {"expert"},
+    "experts.claim": {"expert"},
+    "experts.transfer": {"expert"},
+    "experts.decline": {"expert"},
+    "experts.escalate": {"expert", "admin"},
+    "experts.consult": {"expert", "admin"},
+    "experts.follow": EVERYONE,
+    "experts.pool": {"admin"},
+    "experts.edit_expert": {"admin"},
+    "experts.settings": EVERYONE,
+    "experts.notification_read": {"owner"},
 }
 SKIPPED_PREFIXES = ("static", "bootstrap.", "api.")  # the API has its own token tests
 
@@ -82,7 +136,15 @@ def world(people):
     users = {"owner": "asker", "other": other.username, "expert": "city_expert", "moderator": "moderator",
              "admin": "admin"}
     values = {"number": question.number, "answer_id": answer.id, "username": other.username,
-              "notification_id": note.id, "token_id": token.id}
+              "notification_id": note.id, "token_id": token.id, "expert_username": "city_expert"}
+    # issue 5: a canonical answer, a flag, a draft batch with one item
+    canonical = mark_canonical(people["admin"], answer)
+    flag = flag_answer(other, answer, "outdated", "所引条文已修改。")
+    batch = create_batch(people["admin"], "测试批次")
+    item = add_item(people["admin"], batch, canonical)
+    values.update({"canonical_id": canonical.id, "flag_id": flag.id, "batch_id": batch.id, "item_id": item.id})
+    entry = add_search_term(people["admin"], "term", "测试词条")
+    values.update({"law": "刑法", "article": "133-1", "entry_id": entry.id})
     return users, values
 
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 01f2568f1817
+Revision ID: e8686e08bd76
 Revises: 
-Create Date: 2026-11-23 19:33:18.355081
+Create Date: 2026-11-23 21:33:46.775124
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '01f2568f1817'
+revision = 'e8686e08bd76'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -123,6 +123,21 @@ def upgrade():
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_token_user_id'), ['user_id'], unique=False)
 
+    op.create_table('batch',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=120), nullable=False),
+    sa.Column('editor_note', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('published_by_id', sa.Integer(), nullable=True),
+    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_batch_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['published_by_id'], ['user_account.id'], name=op.f('fk_batch_published_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_batch')),
+    sa.UniqueConstraint('number', name=op.f('uq_batch_number'))
+    )
     op.create_table('expert_profile',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('capacity', sa.Integer(), nullable=False),
@@ -176,8 +191,14 @@ def upgrade():
     sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('accepted_answer_id', sa.Integer(), nullable=True),
     sa.Column('close_reason', sa.String(length=30), nullable=True),
+    sa.Column('close_note', sa.Text(), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_by_id', sa.Integer(), nullable=True),
+    sa.Column('duplicate_of_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['asker_id'], ['user_account.id'], name=op.f('fk_question_asker_id_user_account')),
     sa.ForeignKeyConstraint(['category_code'], ['category.code'], name=op.f('fk_question_category_code_category')),
+    sa.ForeignKeyConstraint(['closed_by_id'], ['user_account.id'], name=op.f('fk_question_closed_by_id_user_account')),
+    sa.ForeignKeyConstraint(['duplicate_of_id'], ['question.id'], name=op.f('fk_question_duplicate_of_id_question')),
     sa.ForeignKeyConstraint(['org_id'], ['procuratorate.id'], name=op.f('fk_question_org_id_procuratorate')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_question')),
     sa.UniqueConstraint('number', name=op.f('uq_question_number')),
@@ -186,7 +207,10 @@ def upgrade():
     with op.batch_alter_table('question', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_question_asker_id'), ['asker_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_question_category_code'), ['category_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_question_duplicate_of_id'), ['duplicate_of_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_question_org_id'), ['org_id'], unique=False)
+        batch_op.create_index('ix_question_stats_created', ['created_at', 'org_id', 'category_code', 'status', 'answered_at', 'due_at', 'accepted_answer_id', 'asker_id'], unique=False)
+        batch_op.create_index('ix_question_stats_open', ['status', 'due_at', 'org_id', 'category_code'], unique=False)
         batch_op.create_index('ix_question_status_created', ['status', 'created_at'], unique=False)
         batch_op.create_index('ix_question_status_due', ['status', 'due_at'], unique=False)
 
@@ -216,13 +240,21 @@ def upgrade():
     sa.Column('body_html', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('hidden_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('hidden_by_id', sa.Integer(), nullable=True),
+    sa.Column('hidden_reason', sa.Text(), nullable=True),
+    sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['author_id'], ['user_account.id'], name=op.f('fk_answer_author_id_user_account')),
     sa.ForeignKeyConstraint(['author_org_id'], ['procuratorate.id'], name=op.f('fk_answer_author_org_id_procuratorate')),
+    sa.ForeignKeyConstraint(['hidden_by_id'], ['user_account.id'], name=op.f('fk_answer_hidden_by_id_user_account')),
     sa.ForeignKeyConstraint(['question_id'], ['question.id'], name=op.f('fk_answer_question_id_question'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reviewed_by_id'], ['user_account.id'], name=op.f('fk_answer_reviewed_by_id_user_account')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_answer'))
     )
     with op.batch_alter_table('answer', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_answer_author_id'), ['author_id'], unique=False)
+        batch_op.create_index('ix_answer_question_author', ['question_id', 'author_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_answer_question_id'), ['question_id'], unique=False)
 
     op.create_table('assignment',
@@ -245,7 +277,8 @@ def upgrade():
     with op.batch_alter_table('assignment', schema=None) as batch_op:
         batch_op.create_index('ix_assignment_expert_active', ['expert_id', 'active'], unique=False)
         batch_op.create_index(batch_op.f('ix_assignment_question_id'), ['question_id'], unique=False)
-        batch_op.create_index('uq_assignment_one_active_lead', ['question_id'], unique=True, sqlite_where=sa.text('active IS 1 AND is_lead IS 1'), postgresql_where=sa.text('active IS 1 AND is_lead IS 1'))
+        batch_op.create_index('ix_assignment_stats_assigned', ['assigned_at', 'expert_id', 'question_id', 'due_at', 'ended_at'], unique=False)
+        batch_op.create_index('uq_assignment_one_active_lead', ['question_id'], unique=True, sqlite_where=sa.text('active = 1 AND is_lead = 1'), postgresql_where=sa.text('active AND is_lead'))
 
     op.create_table('audit_event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -260,13 +293,17 @@ def upgrade():
     sa.Column('question_number', sa.String(length=32), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=False),
     sa.Column('ip', sa.String(length=45), nullable=True),
+    sa.Column('prev_hash', sa.String(length=64), nullable=False),
+    sa.Column('row_hash', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_audit_event_actor_id_user_account')),
     sa.ForeignKeyConstraint(['actor_org_id'], ['procuratorate.id'], name=op.f('fk_audit_event_actor_org_id_procuratorate')),
     sa.ForeignKeyConstraint(['question_id'], ['question.id'], name=op.f('fk_audit_event_question_id_question')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_event'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_event')),
+    sa.UniqueConstraint('prev_hash', name='uq_audit_event_prev_hash')
     )
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_event_action'), ['action'], unique=False)
+        batch_op.create_index('ix_audit_event_action_at', ['action', 'at', 'question_id', 'actor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_actor_id'), ['actor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_question_id'), ['question_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_question_number'), ['question_number'], unique=False)
@@ -328,6 +365,26 @@ def upgrade():
     sa.ForeignKeyConstraint(['tag_id'], ['tag.id'], name=op.f('fk_question_tag_tag_id_tag')),
     sa.PrimaryKeyConstraint('question_id', 'tag_id', name=op.f('pk_question_tag'))
     )
+    op.create_table('revision',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('object_type', sa.String(length=12), nullable=False),
+    sa.Column('object_id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=120), nullable=True),
+    sa.Column('body_md', sa.Text(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.CheckConstraint("object_type IN ('question', 'answer', 'canonical')", name=op.f('ck_revision_object_type_known')),
+    sa.ForeignKeyConstraint(['author_id'], ['user_account.id'], name=op.f('fk_revision_author_id_user_account')),
+    sa.ForeignKeyConstraint(['question_id'], ['question.id'], name=op.f('fk_revision_question_id_question'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_revision')),
+    sa.UniqueConstraint('object_type', 'object_id', 'version', name='uq_revision_object_version')
+    )
+    with op.batch_alter_table('revision', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_revision_question_id'), ['question_id'], unique=False)
+
     op.create_table('supplement',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('question_id', sa.Integer(), nullable=False),
@@ -354,6 +411,27 @@ def upgrade():
     sa.PrimaryKeyConstraint('question_id', name=op.f('pk_thread_source')),
     sa.UniqueConstraint('ref', name=op.f('uq_thread_source_ref'))
     )
+    op.create_table('answer_flag',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('answer_id', sa.Integer(), nullable=False),
+    sa.Column('reporter_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('handled_by_id', sa.Integer(), nullable=True),
+    sa.Column('handled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('handling_note', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['answer_id'], ['answer.id'], name=op.f('fk_answer_flag_answer_id_answer'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['handled_by_id'], ['user_account.id'], name=op.f('fk_answer_flag_handled_by_id_user_account')),
+    sa.ForeignKeyConstraint(['reporter_id'], ['user_account.id'], name=op.f('fk_answer_flag_reporter_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_answer_flag')),
+    sa.UniqueConstraint('answer_id', 'reporter_id', 'kind', name='uq_answer_flag_answer_reporter_kind')
+    )
+    with op.batch_alter_table('answer_flag', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_answer_flag_answer_id'), ['answer_id'], unique=False)
+        batch_op.create_index('ix_answer_flag_status', ['status', 'created_at'], unique=False)
+
     op.create_table('canonical_answer',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('answer_id', sa.Integer(), nullable=False),
@@ -364,14 +442,26 @@ def upgrade():
     sa.Column('effective_date', sa.Date(), nullable=True),
     sa.Column('curated_by_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('title', sa.String(length=120), nullable=False),
+    sa.Column('legal_basis', sa.Text(), nullable=False),
+    sa.Column('category_code', sa.String(length=40), nullable=True),
+    sa.Column('topic', sa.String(length=40), nullable=False),
+    sa.Column('superseded_by_id', sa.Integer(), nullable=True),
+    sa.Column('status_note', sa.Text(), nullable=True),
+    sa.Column('status_changed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['answer_id'], ['answer.id'], name=op.f('fk_canonical_answer_answer_id_answer')),
+    sa.ForeignKeyConstraint(['category_code'], ['category.code'], name=op.f('fk_canonical_answer_category_code_category')),
     sa.ForeignKeyConstraint(['curated_by_id'], ['user_account.id'], name=op.f('fk_canonical_answer_curated_by_id_user_account')),
     sa.ForeignKeyConstraint(['question_id'], ['question.id'], name=op.f('fk_canonical_answer_question_id_question')),
+    sa.ForeignKeyConstraint(['superseded_by_id'], ['canonical_answer.id'], name=op.f('fk_canonical_answer_superseded_by_id_canonical_answer')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_canonical_answer')),
     sa.UniqueConstraint('answer_id', name=op.f('uq_canonical_answer_answer_id'))
     )
     with op.batch_alter_table('canonical_answer', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_canonical_answer_category_code'), ['category_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_canonical_answer_question_id'), ['question_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_canonical_answer_topic'), ['topic'], unique=False)
 
     op.create_table('deadline_reminder',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -408,6 +498,19 @@ def upgrade():
     )
     with op.batch_alter_table('escalation', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_escalation_question_id'), ['question_id'], unique=False)
+
+    op.create_table('helpful_vote',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('answer_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['answer_id'], ['answer.id'], name=op.f('fk_helpful_vote_answer_id_answer'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_helpful_vote_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_helpful_vote')),
+    sa.UniqueConstraint('answer_id', 'user_id', name='uq_helpful_vote_answer_user')
+    )
+    with op.batch_alter_table('helpful_vote', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_helpful_vote_answer_id'), ['answer_id'], unique=False)
 
     op.create_table('mail_outbox',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -456,11 +559,81 @@ def upgrade():
     with op.batch_alter_table('rating', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_rating_answer_id'), ['answer_id'], unique=False)
 
+    op.create_table('batch_item',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.Column('canonical_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=120), nullable=False),
+    sa.Column('question_md', sa.Text(), nullable=False),
+    sa.Column('answer_md', sa.Text(), nullable=False),
+    sa.Column('legal_basis', sa.Text(), nullable=False),
+    sa.Column('deidentified', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['batch_id'], ['batch.id'], name=op.f('fk_batch_item_batch_id_batch'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['canonical_id'], ['canonical_answer.id'], name=op.f('fk_batch_item_canonical_id_canonical_answer')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_batch_item')),
+    sa.UniqueConstraint('batch_id', 'canonical_id', name='uq_batch_item_batch_canonical'),
+    sa.UniqueConstraint('batch_id', 'number', name='uq_batch_item_batch_number')
+    )
+    with op.batch_alter_table('batch_item', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_batch_item_batch_id'), ['batch_id'], unique=False)
+
+    op.create_table('canonical_source',
+    sa.Column('canonical_id', sa.Integer(), nullable=False),
+    sa.Column('answer_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['answer_id'], ['answer.id'], name=op.f('fk_canonical_source_answer_id_answer')),
+    sa.ForeignKeyConstraint(['canonical_id'], ['canonical_answer.id'], name=op.f('fk_canonical_source_canonical_id_canonical_answer'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('canonical_id', 'answer_id', name=op.f('pk_canonical_source'))
+    )
+    with op.batch_alter_table('canonical_source', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_canonical_source_answer_id'), ['answer_id'], unique=False)
+
+    op.create_table('rating_revision',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('rating_id', sa.Integer(), nullable=False),
+    sa.Column('accuracy', sa.Integer(), nullable=False),
+    sa.Column('basis', sa.Integer(), nullable=False),
+    sa.Column('relevance', sa.Integer(), nullable=False),
+    sa.Column('clarity', sa.Integer(), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('rated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('replaced_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['rating_id'], ['rating.id'], name=op.f('fk_rating_revision_rating_id_rating'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rating_revision'))
+    )
+    with op.batch_alter_table('rating_revision', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rating_revision_rating_id'), ['rating_id'], unique=False)
+
     # ### end Alembic commands ###
+
+    # The audit log is append-only: the database itself refuses UPDATE and DELETE on it.
+    # (The same DDL runs after db.create_all() through qa.models.audit_chain's listeners.)
+    from qa.models.audit_chain import POSTGRESQL_TRIGGERS, SQLITE_TRIGGERS
+
+    dialect = op.get_bind().dialect.name
+    for sql in {"sqlite": SQLITE_TRIGGERS, "postgresql": POSTGRESQL_TRIGGERS}.get(dialect, []):
+        op.execute(sql)
 
 
 def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_event_append_only ON audit_event")
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('rating_revision', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rating_revision_rating_id'))
+
+    op.drop_table('rating_revision')
+    with op.batch_alter_table('canonical_source', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_canonical_source_answer_id'))
+
+    op.drop_table('canonical_source')
+    with op.batch_alter_table('batch_item', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_batch_item_batch_id'))
+
+    op.drop_table('batch_item')
     with op.batch_alter_table('rating', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_rating_answer_id'))
 
@@ -470,6 +643,10 @@ def downgrade():
         batch_op.drop_index('ix_mail_outbox_status_next')
 
     op.drop_table('mail_outbox')
+    with op.batch_alter_table('helpful_vote', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_helpful_vote_answer_id'))
+
+    op.drop_table('helpful_vote')
     with op.batch_alter_table('escalation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_escalation_question_id'))
 
@@ -479,14 +656,25 @@ def downgrade():
 
     op.drop_table('deadline_reminder')
     with op.batch_alter_table('canonical_answer', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_canonical_answer_topic'))
         batch_op.drop_index(batch_op.f('ix_canonical_answer_question_id'))
+        batch_op.drop_index(batch_op.f('ix_canonical_answer_category_code'))
 
     op.drop_table('canonical_answer')
+    with op.batch_alter_table('answer_flag', schema=None) as batch_op:
+        batch_op.drop_index('ix_answer_flag_status')
+        batch_op.drop_index(batch_op.f('ix_answer_flag_answer_id'))
+
+    op.drop_table('answer_flag')
     op.drop_table('thread_source')
     with op.batch_alter_table('supplement', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_supplement_question_id'))
 
     op.drop_table('supplement')
+    with op.batch_alter_table('revision', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_revision_question_id'))
+
+    op.drop_table('revision')
     op.drop_table('question_tag')
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notification_user_id'))
@@ -506,17 +694,20 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_audit_event_question_number'))
         batch_op.drop_index(batch_op.f('ix_audit_event_question_id'))
         batch_op.drop_index(batch_op.f('ix_audit_event_actor_id'))
+        batch_op.drop_index('ix_audit_event_action_at')
         batch_op.drop_index(batch_op.f('ix_audit_event_action'))
 
     op.drop_table('audit_event')
     with op.batch_alter_table('assignment', schema=None) as batch_op:
-        batch_op.drop_index('uq_assignment_one_active_lead', sqlite_where=sa.text('active IS 1 AND is_lead IS 1'), postgresql_where=sa.text('active IS 1 AND is_lead IS 1'))
+        batch_op.drop_index('uq_assignment_one_active_lead', sqlite_where=sa.text('active = 1 AND is_lead = 1'), postgresql_where=sa.text('active AND is_lead'))
+        batch_op.drop_index('ix_assignment_stats_assigned')
         batch_op.drop_index(batch_op.f('ix_assignment_question_id'))
         batch_op.drop_index('ix_assignment_expert_active')
 
     op.drop_table('assignment')
     with op.batch_alter_table('answer', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_answer_question_id'))
+        batch_op.drop_index('ix_answer_question_author')
         batch_op.drop_index(batch_op.f('ix_answer_author_id'))
 
     op.drop_table('answer')
@@ -525,7 +716,10 @@ def downgrade():
     with op.batch_alter_table('question', schema=None) as batch_op:
         batch_op.drop_index('ix_question_status_due')
         batch_op.drop_index('ix_question_status_created')
+        batch_op.drop_index('ix_question_stats_open')
+        batch_op.drop_index('ix_question_stats_created')
         batch_op.drop_index(batch_op.f('ix_question_org_id'))
+        batch_op.drop_index(batch_op.f('ix_question_duplicate_of_id'))
         batch_op.drop_index(batch_op.f('ix_question_category_code'))
         batch_op.drop_index(batch_op.f('ix_question_asker_id'))
 
@@ -534,6 +728,7 @@ def downgrade():
     op.drop_table('expert_tag')
     op.drop_table('expert_speciality')
     op.drop_table('expert_profile')
+    op.drop_table('batch')
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_token_user_id'))
 
@@ -559,3 +754,5 @@ def downgrade():
     op.drop_table('index_task')
     op.drop_table('category')
     # ### end Alembic commands ###
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS audit_event_append_only()")

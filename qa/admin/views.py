@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_
 from sqlalchemy.orm import selectinload
 
+from qa.admin.index_status import index_status
 from qa.errors import ServiceError
 from qa.extensions import db
 from qa.forms import AssignForm, ConfirmForm, UserForm, attach_error, choices
@@ -18,6 +19,7 @@ from qa.services.questions import assign_manually
 from qa.services.routing import open_load, pool_orgs
 
 bp = Blueprint("admin", __name__)
+bp.add_app_template_global(index_status, "search_index_status")
 
 
 @bp.before_request

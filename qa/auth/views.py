@@ -4,8 +4,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
+from qa.auth.sessions import start_session
 from qa.errors import ServiceError
 from qa.extensions import db
 from qa.forms import LoginForm, PasswordChangeForm, RevokeTokenForm, TokenForm, attach_error
@@ -34,9 +35,7 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(form.username.data, form.password.data)
         if user is not None:
-            session.clear()  # no session fixation: nothing from before log-in survives
-            login_user(user)
-            session.permanent = True
+            start_session(user)
             accounts.record_login(user)
             flash(f"欢迎，{user.name}。", "success")
             return redirect(safe_next(request.args.get("next")))
@@ -88,9 +87,7 @@ def profile():
                 status = error.status
             else:
                 # The password change ended every session; keep this one by logging in again.
-                session.clear()
-                login_user(user)
-                session.permanent = True
+                start_session(user)
                 flash("密码已修改，其他设备上的登录已失效。", "success")
                 return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", token_form=token_form, password_form=password_form,

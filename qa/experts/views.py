@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_
+from sqlalchemy import or_
 
 from qa.errors import ServiceError
 from qa.experts.forms import (
@@ -21,7 +21,7 @@ from qa.extensions import db
 from qa.forms import ConfirmForm, attach_error, choices
 from qa.main.views import question_list_options
 from qa.models import Category, ExpertProfile, Notification, Procuratorate, Question, User, UserRole
-from qa.permissions import Permission, can, permission_required
+from qa.permissions import Permission, permission_required
 from qa.services import experts as expert_service
 from qa.services import follows, handling, mail
 from qa.services.notifications import mark_read
@@ -77,6 +77,7 @@ def _act(question: Question, form, action, success: str):
 # Template helpers --------------------------------------------------------------------------
 
 
+@bp.app_template_global()
 def case_deadline_near(question: Question) -> bool:
     """Open, and the case deadline (办案期限) is within QA_CASE_DEADLINE_NEAR_DAYS."""
     if question.case_deadline is None or question.status not in ("pending", "assigned"):
@@ -86,9 +87,9 @@ def case_deadline_near(question: Question) -> bool:
 
 @bp.app_context_processor
 def handling_helpers():
-    return {"can_handle": handling.can_handle, "can_decline": handling.can_decline,
+    return {"can_handle": handling.can_handle, "can_decline": handling.can_decline, "can_escalate": handling.can_escalate,
             "can_claim": handling.can_claim, "can_add_consultant": handling.can_add_consultant,
-            "is_following": follows.is_following, "case_deadline_near": case_deadline_near,
+            "is_following": follows.is_following,
             "handling_forms": handling_forms, "transfer_candidates": transfer_candidates}
 
 
@@ -135,7 +136,7 @@ def decline(number: str):
 def escalate(number: str):
     question = _question(number)
     me = _me()
-    if not (handling.can_handle(me, question) or can(me, Permission.ADMINISTER)):
+    if not handling.can_escalate(me, question):
         abort(403)
     form = EscalateForm(prefix="escalate")
     return _act(question, form,
@@ -197,7 +198,7 @@ def claimable():
         .where(Question.status == "pending", Question.category_code.in_(covered), Question.org_id.in_(below),
                Question.asker_id != me.id)
         .options(*question_list_options())
-        .order_by(func.coalesce(Question.case_deadline, db.literal("9999-12-31")), Question.id)
+        .order_by(Question.case_deadline.is_(None), Question.case_deadline, Question.id)
         .limit(200)
     )
     items = [q for q in db.session.execute(stmt).scalars() if handling.claim_problem(me, q) is None]
@@ -218,10 +219,10 @@ def pool():
     return render_template("experts/pool.html", rows=rows, categories=categories, category=category)
 
 
-@bp.route("/admin/experts/<username>", methods=["GET", "POST"])
+@bp.route("/admin/experts/<expert_username>", methods=["GET", "POST"])
 @permission_required(Permission.ADMINISTER)
-def edit_expert(username: str):
-    user = db.first_or_404(db.select(User).filter_by(username=username))
+def edit_expert(expert_username: str):
+    user = db.first_or_404(db.select(User).filter_by(username=expert_username))
     if user.org_id not in subtree_ids(current_user.org) or not user.has_role("expert"):
         abort(404)
     profile = db.session.get(ExpertProfile, user.id)

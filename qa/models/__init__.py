@@ -1,6 +1,18 @@
 """Typed SQLAlchemy models, one module per domain area."""
+from qa.models import (
+    audit_chain,  # noqa: F401 - hash chain and append-only triggers of audit_event
+    stats_indexes,  # noqa: F401 - covering indexes of the statistics queries
+)
 from qa.models.activity import AuditEvent, IndexTask, Notification
-from qa.models.answers import DISCLAIMER, RATING_CRITERIA, Answer, CanonicalAnswer, Rating
+from qa.models.answers import (
+    AUTHORITY_TIERS,
+    CANONICAL_STATUSES,
+    DISCLAIMER,
+    RATING_CRITERIA,
+    Answer,
+    CanonicalAnswer,
+    Rating,
+)
 from qa.models.categories import CATEGORIES, Category
 from qa.models.experts import (
     DEFAULT_CAPACITY,
@@ -10,10 +22,21 @@ from qa.models.experts import (
     ExpertTag,
     Follow,
 )
+from qa.models.knowledge import BATCH_STATUSES, Batch, BatchItem, CanonicalSource
 from qa.models.laws import Law, LawArticle
 from qa.models.mail import EMAIL_MODES, MailOutbox, NotificationPreference
 from qa.models.orgs import LEVEL_NAMES, Procuratorate
+from qa.models.quality import (
+    FLAG_KINDS,
+    FLAG_STATUSES,
+    REVISION_KINDS,
+    AnswerFlag,
+    HelpfulVote,
+    RatingRevision,
+    Revision,
+)
 from qa.models.questions import (
+    CLOSE_REASONS,
     OPEN_STATUSES,
     STATUS_NAMES,
     Assignment,
@@ -37,4 +60,8 @@ __all__ = [
     "Follow", "MailOutbox", "NotificationPreference",
     # search, citations, laws and imports
     "Citation", "Law", "LawArticle", "SearchTerm", "ThreadSource",
+    # quality, revisions, knowledge base and batches (issue 5)
+    "AUTHORITY_TIERS", "BATCH_STATUSES", "CANONICAL_STATUSES", "CLOSE_REASONS", "FLAG_KINDS", "FLAG_STATUSES",
+    "REVISION_KINDS", "AnswerFlag", "Batch", "BatchItem", "CanonicalSource", "HelpfulVote", "RatingRevision",
+    "Revision",
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from qa.extensions import db
@@ -16,10 +16,14 @@ class AuditEvent(db.Model):
     """Append-only: who did what, when, to which object and question number, from where.
 
     Rows are written in the same transaction as the change they describe and never updated or
-    deleted. The question's handling trail (办理轨迹) is read from these rows.
+    deleted (database triggers refuse both). Each row carries the hash of the row before it and its
+    own hash (qa/models/audit_chain.py), so `flask audit verify` can prove nothing was rewritten.
+    The question's handling trail (办理轨迹) is read from these rows.
     """
 
     __tablename__ = "audit_event"
+    # One successor per row: a forked chain (two writers linking to the same row) cannot commit.
+    __table_args__ = (UniqueConstraint("prev_hash", name="uq_audit_event_prev_hash"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -33,6 +37,8 @@ class AuditEvent(db.Model):
     question_number: Mapped[str | None] = mapped_column(String(32), index=True)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     ip: Mapped[str | None] = mapped_column(String(45))
+    prev_hash: Mapped[str] = mapped_column(String(64))  # row_hash of the row before ("0" * 64 first)
+    row_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 over this row's content and prev_hash
 
     actor: Mapped[User | None] = relationship()
     actor_org: Mapped[Procuratorate | None] = relationship()

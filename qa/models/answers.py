@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from qa.extensions import db
+from qa.models.categories import Category
 from qa.models.questions import Question
 from qa.models.types import UTCDateTime, utcnow
 from qa.models.users import User
@@ -18,6 +19,9 @@ RATING_CRITERIA = {
     "clarity": "规范性",
 }
 DISCLAIMER = "以上意见仅供参考"
+# Authority tier of every answer, with its standard wording.
+AUTHORITY_TIERS = {"personal": "个人意见仅供参考", "reviewed": "经业务部门审核", "canonical": "权威答复"}
+CANONICAL_STATUSES = {"in_force": "现行有效", "superseded": "已被替代", "withdrawn": "已撤回"}
 
 
 class Answer(db.Model):
@@ -31,15 +35,37 @@ class Answer(db.Model):
     body_html: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Never deleted: hidden with a reason (moderators still see it).
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    hidden_reason: Mapped[str | None] = mapped_column(Text)
+    # 经业务部门审核: marked reviewed by a moderator or admin.
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     question: Mapped[Question] = relationship(back_populates="answers", foreign_keys=[question_id])
-    author: Mapped[User] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
     ratings: Mapped[list[Rating]] = relationship(back_populates="answer", order_by="Rating.id")
     canonical: Mapped[CanonicalAnswer | None] = relationship(back_populates="answer", uselist=False)
 
     @property
     def is_canonical(self) -> bool:
         return self.canonical is not None and self.canonical.status == "in_force"
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
+
+    @property
+    def authority_tier(self) -> str:
+        """personal (default), reviewed, or canonical (a canonical answer in force made from it)."""
+        if self.is_canonical:
+            return "canonical"
+        return "reviewed" if self.reviewed_at is not None else "personal"
+
+    @property
+    def tier_name(self) -> str:
+        return AUTHORITY_TIERS[self.authority_tier]
 
     @property
     def rating_count(self) -> int:
@@ -95,6 +121,28 @@ class CanonicalAnswer(db.Model):
     effective_date: Mapped[date | None]
     curated_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The editorial record (qa/services/knowledge.py): title, legal basis, business line and topic.
+    title: Mapped[str] = mapped_column(String(120), default="")
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    category_code: Mapped[str | None] = mapped_column(ForeignKey("category.code"), index=True)
+    topic: Mapped[str] = mapped_column(String(40), default="", index=True)
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("canonical_answer.id"))
+    status_note: Mapped[str | None] = mapped_column(Text)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     answer: Mapped[Answer] = relationship(back_populates="canonical")
     curated_by: Mapped[User] = relationship()
+    successor: Mapped[CanonicalAnswer | None] = relationship(remote_side=[id], foreign_keys=[superseded_by_id])
+    question: Mapped[Question] = relationship(foreign_keys=[question_id])
+    category: Mapped[Category | None] = relationship()
+    source_answers: Mapped[list[Answer]] = relationship(secondary="canonical_source", order_by="Answer.id",
+                                                        viewonly=True)
+
+    @property
+    def status_name(self) -> str:
+        return CANONICAL_STATUSES.get(self.status, self.status)
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.question.title

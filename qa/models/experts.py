@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, and_
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from qa.extensions import db
@@ -107,6 +107,6 @@ class Follow(db.Model):
 # The deadline sweep looks for open questions by due date (defined here, beside the sweep's tables).
 Index("ix_question_status_due", Question.status, Question.due_at)
 # At most one responsible expert (主办) per question, even when two handlers race.
+# (Literal per-dialect conditions, so that Alembic renders each one right in the migration.)
 Index("uq_assignment_one_active_lead", Assignment.question_id, unique=True,
-      sqlite_where=and_(Assignment.active.is_(True), Assignment.is_lead.is_(True)),
-      postgresql_where=and_(Assignment.active.is_(True), Assignment.is_lead.is_(True)))
+      sqlite_where=text("active = 1 AND is_lead = 1"), postgresql_where=text("active AND is_lead"))

@@ -20,6 +20,12 @@ STATUS_NAMES = {
     "closed": "已关闭",
 }
 OPEN_STATUSES = ("pending", "assigned")
+CLOSE_REASONS = {
+    "duplicate": "重复问题",
+    "withdrawn": "提问人撤回",
+    "facts": "涉及事实认定，不予解答",
+    "classified": "涉及涉密内容",
+}
 
 
 class QuestionCounter(db.Model):
@@ -72,10 +78,17 @@ class Question(db.Model):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first answer
     # No foreign key: question and answer would refer to each other; services keep it consistent.
     accepted_answer_id: Mapped[int | None]
-    close_reason: Mapped[str | None] = mapped_column(String(30))
+    close_reason: Mapped[str | None] = mapped_column(String(30))  # CLOSE_REASONS
+    close_note: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # A duplicate keeps its number; /q/<number> redirects to this thread.
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("question.id"), index=True)
 
     org: Mapped[Procuratorate] = relationship()
     asker: Mapped[User] = relationship(foreign_keys=[asker_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+    duplicate_of: Mapped[Question | None] = relationship(remote_side=[id], foreign_keys=[duplicate_of_id])
     category: Mapped[Category] = relationship()
     tags: Mapped[list[Tag]] = relationship(secondary=question_tag, order_by="Tag.name")
     supplements: Mapped[list[Supplement]] = relationship(
@@ -94,6 +107,10 @@ class Question(db.Model):
     @property
     def status_name(self) -> str:
         return STATUS_NAMES.get(self.status, self.status)
+
+    @property
+    def close_reason_name(self) -> str:
+        return CLOSE_REASONS.get(self.close_reason or "", self.close_reason or "")
 
     @property
     def active_assignment(self) -> Assignment | None:

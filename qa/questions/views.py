@@ -25,7 +25,6 @@ from qa.models import (
     Answer,
     Assignment,
     AuditEvent,
-    CanonicalAnswer,
     Category,
     Question,
     Rating,
@@ -118,8 +117,17 @@ def render_thread(question: Question, status: int = 200, **forms):
     ).scalars())
     answer_form = forms.get("answer_form") or (AnswerForm() if can_answer(user, question) else None)
     supplement_form = forms.get("supplement_form") or (SupplementForm() if can_supplement(user, question) else None)
+    from qa.permissions import can_moderate
+    from qa.services.quality import helpful_counts, my_votes
+
+    answers = ordered_answers(question)
+    hidden_count = sum(1 for a in answers if a.is_hidden)
+    if not can_moderate(user):
+        answers = [a for a in answers if not a.is_hidden]
+    ids = [a.id for a in answers]
     return render_template(
-        "questions/show.html", question=question, answers=ordered_answers(question), trail=trail,
+        "questions/show.html", question=question, answers=answers, trail=trail, hidden_count=hidden_count,
+        helpful=helpful_counts(ids), my_votes=my_votes(user, ids),
         answer_form=answer_form, supplement_form=supplement_form, accept_form=AcceptForm(),
         my_ratings=my_ratings,
     ), status
@@ -127,7 +135,15 @@ def render_thread(question: Question, status: int = 200, **forms):
 
 @bp.route("/q/<number>")
 def show(number: str):
-    return render_thread(load_thread(number))
+    question = load_thread(number)
+    if question.duplicate_of_id is not None and not request.args.get("stay"):
+        from qa.services.quality import final_target
+
+        target = final_target(question)
+        flash(f"问题 {question.number} 已作为重复问题关闭，与问题 {target.number} 相同，已为您转到该问题。"
+              f"（{question.close_note or ''}）", "info")
+        return redirect(url_for("questions.show", number=target.number, _anchor=f"dup-{question.number}"))
+    return render_thread(question)
 
 
 @bp.route("/q/<number>/supplements", methods=["POST"])
@@ -283,42 +299,6 @@ def inbox():
         db.select(func.count(func.distinct(Answer.question_id))).filter_by(author_id=current_user.id)
     ).scalar_one()
     return render_template("questions/inbox.html", items=items, answered=answered)
-
-
-@bp.route("/moderation")
-@permission_required(Permission.RATE)
-def moderation():
-    """Answers waiting for this moderator's rating, newest first (never their own)."""
-    rated = db.select(Rating.answer_id).where(Rating.rater_id == current_user.id)
-    stmt = (
-        db.select(Answer).where(Answer.author_id != current_user.id, Answer.id.not_in(rated))
-        .options(selectinload(Answer.question).selectinload(Question.category), selectinload(Answer.author),
-                 selectinload(Answer.ratings))
-        .order_by(Answer.id.desc())
-    )
-    pagination = db.paginate(stmt, page=_page(), per_page=current_app.config["QA_PAGE_SIZE"],
-                             max_per_page=100, error_out=False)
-    return render_template("questions/moderation.html", pagination=pagination)
-
-
-@bp.route("/knowledge")
-def knowledge():
-    """知识库: canonical answers in force, by business line, newest first."""
-    category = request.args.get("category") or None
-    stmt = (
-        db.select(CanonicalAnswer).join(Question, Question.id == CanonicalAnswer.question_id)
-        .where(CanonicalAnswer.status == "in_force")
-        .options(selectinload(CanonicalAnswer.answer).selectinload(Answer.question).selectinload(Question.category),
-                 selectinload(CanonicalAnswer.curated_by))
-        .order_by(CanonicalAnswer.created_at.desc())
-    )
-    if category:
-        stmt = stmt.join(Category, Category.code == Question.category_code).where(
-            (Category.code == category) | (Category.parent_code == category))
-    pagination = db.paginate(stmt, page=_page(), per_page=current_app.config["QA_PAGE_SIZE"],
-                             max_per_page=100, error_out=False)
-    return render_template("questions/knowledge.html", pagination=pagination, categories=category_choices(),
-                           category=category)
 
 
 @bp.app_template_global()

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, request
+from flask import Flask, request
 
+from qa.extensions import db
 from qa.search.index import SearchUnavailable
 from qa.search.query import Filters, SearchResults, run_search, similar_questions
 from qa.search.worker import CheckReport, check_index, drain_outbox, pending_count, rebuild_index
@@ -23,9 +24,10 @@ __all__ = [
 
 def init_app(app: Flask) -> None:
     """Template filter for statute links; in the embedded default, drain the outbox after writes."""
-    from qa.search.links import cite_links
+    from qa.search.links import cite_links, thread_source
 
     app.jinja_env.filters["cite_links"] = cite_links
+    app.jinja_env.globals["thread_source"] = thread_source
 
     @app.after_request
     def drain_after_write(response):
@@ -34,9 +36,11 @@ def init_app(app: Flask) -> None:
         QA_SEARCH_WRITER=worker: request workers then never write the index."""
         if request.method in ("GET", "HEAD", "OPTIONS") or app.config.get("QA_SEARCH_WRITER") != "inline":
             return response
-        if g.get("_search_drained"):
-            return response
-        g._search_drained = True
+        session = db.session()
+        if session.new or session.dirty or session.deleted:
+            return response  # never index around uncommitted work; the next write drains
+        if session.in_transaction():
+            session.rollback()  # end the request's read transaction (a stale SQLite snapshot)
         try:
             drain_outbox(app)
         except Exception:  # the tasks stay in the outbox; the next write or `search check` retries

@@ -167,7 +167,7 @@ def words(text: str) -> list[str]:
 def main_words(text: str) -> list[str]:
     """jieba's whole words only (no sub-words), stopwords dropped: the terms of a phrase."""
     by_pos: dict[int, str] = {}
-    for word, pos, start, end in segment(text):
+    for word, pos, _start, _end in segment(text):
         by_pos[pos] = word  # the whole word comes last for its position
     return [by_pos[p] for p in sorted(by_pos)]
 

@@ -14,7 +14,7 @@ CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 
 CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 NUM = r"[0-9０-９]+|[零〇一二两三四五六七八九十百千]+"
 ARTICLE = rf"第\s*(?P<num>{NUM})\s*条(?:\s*之\s*(?P<sub>[0-9一二三四五六七八九十]+))?"
-BARE_ARTICLE = rf"第?\s*(?P<num>[0-9０-９]+)\s*条(?:\s*之\s*(?P<sub>[0-9一二三四五六七八九十]+))?"
+BARE_ARTICLE = r"第?\s*(?P<num>[0-9０-９]+)\s*条(?:\s*之\s*(?P<sub>[0-9一二三四五六七八九十]+))?"
 # After the first article: 第二款、第三项 are skipped; 、 和 及 或者 join further articles of the same law.
 CLAUSES = rf"(?:\s*第\s*(?:{NUM})\s*[款项])*"
 MORE = re.compile(rf"{CLAUSES}\s*(?:、|，|,|和|及|以及|或者|或|与)\s*{ARTICLE}")

@@ -46,7 +46,7 @@ def make_schema() -> Schema:
         superseded=ID(stored=True),  # "1": canonical answers exist, none in force
         imported=ID,
         status=ID,
-        quality=NUMERIC(float, stored=True, sortable=True),
+        quality=NUMERIC(int, stored=True, sortable=True),  # tenths: 4.5 → 45
         asked=NUMERIC(int, bits=64, sortable=True),  # epoch seconds
         answered=NUMERIC(int, bits=64, sortable=True),
     )
@@ -100,7 +100,7 @@ def build_document(question: Question, statutes: Iterable[str], parents: dict[st
         "superseded": "1" if canonicals and not in_force else "0",
         "imported": "1" if imported else "0",
         "status": question.status,
-        "quality": quality_of(question),
+        "quality": round(quality_of(question) * 10),
         "asked": int(question.created_at.timestamp()),
         "answered": int((question.answered_at or question.created_at).timestamp()),
     }
@@ -245,11 +245,13 @@ def get_searcher(root: Path):
     _local.searchers = cached
     entry = cached.get(str(root))
     if entry is not None and entry[0] == target:
-        try:
-            searcher = entry[1].refresh()
-        except Exception as error:
-            cached.pop(str(root), None)
-            raise SearchUnavailable(str(error)) from error
+        searcher = entry[1]
+        if searcher.up_to_date():
+            return searcher
+        # Not searcher.refresh(): whoosh-reloaded 2.7.5 merges the old reader's segments into the
+        # new list (index.py _reader), so merged-away or deleted documents come back. Reopen.
+        searcher.close()
+        searcher = open_live(root).searcher()
         cached[str(root)] = (target, searcher)
         return searcher
     if entry is not None:

@@ -6,7 +6,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from qa.extensions import db
-from qa.models import Law, LawArticle
+from qa.models import Law, LawArticle, ThreadSource
 from qa.search.citations import link_citations
 
 
@@ -25,3 +25,8 @@ def article_text(law: str, number: int, sub: int = 0) -> str | None:
 def cite_links(html) -> Markup:
     """Use as `{{ answer.body_html|cite_links }}` in place of `|safe` (the input is sanitized HTML)."""
     return link_citations(html, article_text=article_text)
+
+
+def thread_source(question) -> ThreadSource | None:
+    """Where an imported thread came from (集萃第N批·问题K), for the thread page."""
+    return db.session.get(ThreadSource, question.id)

@@ -18,6 +18,7 @@ from qa.models import CATEGORIES, STATUS_NAMES, Answer, Question
 from qa.search.analysis import STOPWORDS, expansions, main_words, segment
 from qa.search.citations import parse_statute, statute_key
 from qa.search.index import get_searcher, index_root, is_searchable, thread_text
+from qa.services.search_terms import sync_admin_entries
 from qa.timeutil import CHINA
 
 NUMBER_RE = re.compile(r"^JD\d{4}-[0-9A-Za-z]{1,12}-\d{5,}$", re.IGNORECASE)
@@ -31,10 +32,13 @@ FIELD_ALIASES = {
 }
 SORTS = {"relevance": "相关度", "newest": "最新", "quality": "质量评分"}
 RERANK = 50  # the top hits re-ranked by canonical status and quality
-TITLE_BOOST = 2.0
+TITLE_BOOST = 0.25  # the title is in content too: a light extra weight (chosen by bench/search_quality.py)
 EXPANSION_BOOST = 0.6
-MAX_TERMS = 24  # query terms kept (highest idf first): bounds the work of long, chatty queries
-COMMON_DF = 0.25  # terms in more than this share of documents are dropped when rarer ones exist
+MAX_TERMS = 32  # query terms kept (highest idf first): bounds the work of long, chatty queries
+CN_QUOTE_PHRASES_MAX = 40  # “…” marks a phrase only in short queries
+USE_SYNONYMS = True  # the benchmark switches these off to measure what they bring
+USE_RERANK = True
+COMMON_DF = 0.5  # terms in more than this share of documents are dropped when rarer ones exist
 
 
 @dataclass
@@ -83,6 +87,8 @@ def parse_query(raw: str) -> ParsedQuery:
     if len(raw) > limit:
         raise ValidationError("q", f"检索词过长：最多 {limit} 个字（当前 {len(raw)} 个），请精简后再试。")
     parsed = ParsedQuery()
+    if len(raw) > CN_QUOTE_PHRASES_MAX:  # long natural text quotes with “”: only ASCII quotes are syntax there
+        raw = raw.replace("“", " ").replace("”", " ")
     for match in TOKEN_RE.finditer(raw):
         neg, fname, phrase, word = match.group("neg"), match.group("field"), match.group("phrase"), match.group("word")
         value = phrase if phrase is not None else word
@@ -149,7 +155,7 @@ def _text_query(searcher, text: str) -> tuple[Q.Query | None, list[str]]:
     """An OR of the text's words (with dictionary sub-words) and synonym expansions."""
     terms = list(dict.fromkeys(w for w, *_ in segment(text)))
     chosen = _select_terms(searcher, terms)
-    extra = [t for t in expansions(text) if t not in chosen]
+    extra = [t for t in expansions(text) if t not in chosen] if USE_SYNONYMS else []
     extra = [t for t in extra if searcher.doc_frequency("content", t)]
     parts = [_term_query(t) for t in chosen] + [_term_query(t, EXPANSION_BOOST) for t in extra]
     if not parts:
@@ -158,12 +164,18 @@ def _text_query(searcher, text: str) -> tuple[Q.Query | None, list[str]]:
 
 
 def _phrase_query(phrase: str) -> Q.Query | None:
-    words = [w for w in main_words(phrase) if w not in STOPWORDS]
-    if not words:
+    """Whole words in order; stopwords were dropped from the index, so allow their gaps (slop)."""
+    by_pos: dict[int, str] = {}
+    for word, pos, _start, _end in segment(phrase):
+        by_pos[pos] = word  # the whole word comes last for its position
+    if not by_pos:
         return None
+    positions = sorted(by_pos)
+    words = [by_pos[p] for p in positions]
     if len(words) == 1:
         return Q.Or([Q.Term("title", words[0]), Q.Term("content", words[0])])
-    return Q.Or([Q.Phrase("title", words), Q.Phrase("content", words)])
+    slop = 1 + max(b - a - 1 for a, b in zip(positions, positions[1:], strict=False))
+    return Q.Or([Q.Phrase("title", words, slop=slop), Q.Phrase("content", words, slop=slop)])
 
 
 def _statute_query(law: str, article: int | None, sub: int) -> Q.Query:
@@ -270,7 +282,7 @@ def final_score(score: float, fields: dict) -> float:
         factor *= 1.5
     if fields.get("superseded") == "1":
         factor *= 0.6
-    quality = fields.get("quality") or 0.0
+    quality = (fields.get("quality") or 0) / 10
     if quality:
         factor *= 1 + 0.04 * (quality - 3)
     return score * factor
@@ -286,6 +298,7 @@ def run_search(raw: str, filters: Filters | None = None, sort: str = "relevance"
     if parsed.empty and not (filters.category or filters.canonical or filters.status or filters.date_from
                              or filters.date_to):
         return SearchResults([], 0, page, per_page, parsed)
+    sync_admin_entries()
     searcher = get_searcher(index_root())
     query, _filter, terms = build_query(searcher, parsed, filters)
     if query is None:
@@ -301,7 +314,8 @@ def run_search(raw: str, filters: Filters | None = None, sort: str = "relevance"
     else:
         results = searcher.search(query, limit=max(need, RERANK))
         order = [(hit.docnum, hit.score or 0.0, hit.fields()) for hit in results]
-        head = sorted(order[:RERANK], key=lambda item: -final_score(item[1], item[2]))
+        head = sorted(order[:RERANK], key=lambda item: -final_score(item[1], item[2])) if USE_RERANK \
+            else order[:RERANK]
         order = head + order[RERANK:]
     total = len(results) if exact_total or results.has_exact_length() else results.estimated_length()
     window = order[offset:offset + per_page]
@@ -327,7 +341,7 @@ def _to_hits(window, terms, snippets: bool, user) -> list[Hit]:
             continue  # the index may lag the database: never show what the database hides now
         hits.append(Hit(
             question=question, score=round(score, 4), canonical=any(a.is_canonical for a in question.answers),
-            superseded=fields.get("superseded") == "1", quality=fields.get("quality") or 0.0,
+            superseded=fields.get("superseded") == "1", quality=(fields.get("quality") or 0) / 10,
             title_html=highlight(question.title, terms, 200),
             snippet_html=snippet(thread_text(question), terms) if snippets else Markup(""),
         ))
@@ -397,6 +411,7 @@ def similar_questions(text: str, limit: int = 5, user=None, exclude_id: int | No
     text = (text or "")[:current_app.config.get("QA_SIMILAR_TEXT_MAX", 2000)]
     if len(text.strip()) < 2:
         return []
+    sync_admin_entries()
     searcher = get_searcher(index_root())
     query, terms = _text_query(searcher, text)
     if query is None:

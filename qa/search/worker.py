@@ -25,6 +25,7 @@ from qa.search.index import (
     swap_live,
     writer_lock,
 )
+from qa.services.search_terms import sync_admin_entries
 
 log = logging.getLogger("qa.search")
 Progress = Callable[[int], None] | None
@@ -72,6 +73,7 @@ def drain_outbox(app=None, batch_size: int | None = None, progress: Progress = N
             if not locked:
                 return 0
             live_dir(root)
+            sync_admin_entries()
             while True:
                 with _session() as session:
                     tasks = session.execute(
@@ -136,6 +138,7 @@ def rebuild_index(app=None, procs: int = 1, progress: Progress = None, batch: in
     root = index_root(app)
     count = 0
     with _process_lock, writer_lock(root, blocking=True):
+        sync_admin_entries(force=True)
         with _session() as session:
             covered = list(session.scalars(select(IndexTask.id)))
             ids = searchable_ids(session)

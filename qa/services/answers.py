@@ -95,32 +95,11 @@ def rate_answer(moderator: User, answer: Answer, scores: dict, comment: str | No
 
 def mark_canonical(admin: User, answer: Answer, text: str | None = None,
                    effective_date: date | None = None) -> CanonicalAnswer:
-    """权威答复: an admin enters a curated version of an answer into the knowledge base."""
+    """权威答复 from one answer (the API's call); the editorial form is qa.services.knowledge.curate_canonical."""
+    from qa.services.knowledge import curate_canonical
+
     require(can_curate(admin, answer), "只有管理员可以将他人的答复列为权威答复。")
-    if text is None or not str(text).strip():
-        text = answer.body_md
-    if not isinstance(text, str):
+    if text is not None and not isinstance(text, str):
         raise ValidationError("text", "权威答复文本格式不正确。")
-    text = validate_text(text, "text", "权威答复文本", current_app.config["QA_BODY_MAX"])
-    if answer.canonical is not None:
-        raise Conflict("该答复已是权威答复。")
-    text_html = render_markdown(text)
-    begin_write()
-    question = answer.question
-    canonical = CanonicalAnswer(answer=answer, question_id=question.id, text_md=text, text_html=text_html,
-                                curated_by_id=admin.id, effective_date=effective_date)
-    db.session.add(canonical)
-    record(admin, "answer.canonical", canonical, question=question, answer_id=answer.id)
-    record_citations(question, "canonical", canonical.id, text)
-    notify(answer.author, "canonical", f"您对问题 {question.number} 的答复已列为权威答复。", question)
-    if question.asker_id != answer.author_id:
-        notify(question.asker, "canonical", f"您的问题 {question.number} 已有权威答复。", question)
-    notify_followers(question, f"您关注的问题 {question.number}《{question.title}》有了权威答复。",
-                     exclude_ids={admin.id, answer.author_id, question.asker_id})
-    enqueue_index(question)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict("该答复已是权威答复。") from None
-    return canonical
+    return curate_canonical(admin, answer.question, [answer.id], text=text if text and text.strip() else answer.body_md,
+                            effective_date=effective_date)

@@ -67,6 +67,17 @@ def _lead_join():
     return and_(Assignment.question_id == Question.id, Assignment.active.is_(True), Assignment.is_lead.is_(True))
 
 
+def _still_open_lead(*question_conditions):
+    """Conditions on Assignment rows looked up by id: still the active lead of a question still assigned.
+
+    The question is checked in a correlated EXISTS, so the database starts from the assignments'
+    primary keys (a join lets SQLite start from every assigned question instead).
+    """
+    return (Assignment.active.is_(True), Assignment.is_lead.is_(True),
+            exists().where(Question.id == Assignment.question_id, Question.status == "assigned",
+                           *question_conditions))
+
+
 def _chunks(rows, size):
     for start in range(0, len(rows), size):
         yield rows[start:start + size]
@@ -117,9 +128,8 @@ def _remind_chunk(kind: str, before: timedelta, chunk, now: datetime) -> int:
         _insert()(DeadlineReminder)
         .from_select(
             ["assignment_id", "question_id", "kind", "created_at"],
-            select(Assignment.id, Question.id, literal(kind), literal(now, UTCDateTime()))
-            .join(Assignment, _lead_join())
-            .where(Assignment.id.in_(list(by_assignment)), Question.status == "assigned"),
+            select(Assignment.id, Assignment.question_id, literal(kind), literal(now, UTCDateTime()))
+            .where(Assignment.id.in_(list(by_assignment)), *_still_open_lead()),
         )
         .on_conflict_do_nothing(index_elements=["assignment_id", "kind"])
         .returning(DeadlineReminder.id, DeadlineReminder.assignment_id)
@@ -188,9 +198,8 @@ def _overdue_one(assignment_id: int, question_id: int, now: datetime, report: Sw
         _insert()(DeadlineReminder)
         .from_select(
             ["assignment_id", "question_id", "kind", "created_at"],
-            select(Assignment.id, Question.id, literal(OVERDUE), literal(now, UTCDateTime()))
-            .join(Assignment, _lead_join())
-            .where(Assignment.id == assignment_id, Question.status == "assigned", Question.due_at <= now),
+            select(Assignment.id, Assignment.question_id, literal(OVERDUE), literal(now, UTCDateTime()))
+            .where(Assignment.id == assignment_id, *_still_open_lead(Question.due_at <= now)),
         )
         .on_conflict_do_nothing(index_elements=["assignment_id", "kind"])
         .returning(DeadlineReminder.id)

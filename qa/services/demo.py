@@ -38,7 +38,7 @@ def load_demo_data() -> list[DemoAccount]:
     if db.session.execute(db.select(User.id).limit(1)).first() is not None:
         db.session.rollback()
         raise Conflict("数据库中已有用户，演示数据只能载入空数据库。")
-    orgs = _create_orgs()
+    _create_orgs()
     users = _create_people()
     db.session.commit()
     for thread in content.THREADS:

@@ -100,22 +100,24 @@ def my_assignment(user, question: Question) -> Assignment | None:
 
 
 def can_handle(user, question: Question) -> bool:
-    """The responsible expert (主办) may transfer, escalate and invite consultants."""
-    if not can(user, Permission.ANSWER) or question.status not in OPEN_STATUSES:
+    """The responsible expert (主办) may transfer, escalate and invite consultants (while it is open)."""
+    if not can(user, Permission.ANSWER):
         return False
     lead = lead_of(question)
     return lead is not None and lead.expert_id == user.id
 
 
 def can_decline(user, question: Question) -> bool:
-    """Any expert assigned to an open question (主办 or 会商) may decline it."""
-    return (can(user, Permission.ANSWER) and question.status in OPEN_STATUSES
-            and my_assignment(user, question) is not None)
+    """Any expert assigned to the question (主办 or 会商) may decline it (while it is open)."""
+    return can(user, Permission.ANSWER) and my_assignment(user, question) is not None
+
+
+def can_escalate(user, question: Question) -> bool:
+    return can_handle(user, question) or can_assign(user)
 
 
 def can_add_consultant(user, question: Question) -> bool:
-    return question.status in OPEN_STATUSES and lead_of(question) is not None and (
-        can_handle(user, question) or can_assign(user))
+    return can_handle(user, question) or can_assign(user)
 
 
 def claim_problem(user, question: Question, now: datetime | None = None) -> str | None:
@@ -326,6 +328,8 @@ def add_consultant(actor: User, question: Question, username, now: datetime | No
     begin_write()
     now = now or utcnow()
     _open(question)
+    if lead_of(question) is None:
+        raise Conflict("该问题尚无主办专家，请先分派。")
     if my_assignment(target, question) is not None:
         raise ValidationError("to", f"{target.name}已在办理该问题。")
     _check_receiver(target, question, now)
@@ -348,8 +352,7 @@ def escalate_question(actor: User, question: Question, reason, urgent: bool = Fa
     questions go to the nearest level above with an available expert; others to exactly the next
     level, or its admins' queue when nobody there can take it.
     """
-    require(can_handle(actor, question) or (can_assign(actor) and question.status in OPEN_STATUSES),
-            "只有主办专家或管理员可以提请上级院办理。")
+    require(can_escalate(actor, question), "只有主办专家或管理员可以提请上级院办理。")
     reason = _reason(reason, "提请理由（新类型、争议性问题的说明）")
     if not isinstance(urgent, bool):
         raise ValidationError("urgent", "urgent 须为布尔值。")

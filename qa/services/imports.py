@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import selectinload
@@ -22,6 +22,7 @@ ORG_CODE_RE = re.compile(r"^[0-9A-Za-z]{1,12}$")
 ORG_NAME_MAX = 100
 LIST_SPLIT = re.compile(r"[;；]")
 _CHUNK = 500  # bound parameters per IN (...) query
+Progress = Callable[[int, int], None]  # (rows written so far, rows in all): the CLI draws a bar
 
 
 @dataclass
@@ -132,7 +133,7 @@ class _OrgSpec:
     line: int | None = None  # None: in the database and not in the file
 
 
-def import_orgs_csv(actor, text: str) -> ImportReport:
+def import_orgs_csv(actor, text: str, progress: Progress | None = None) -> ImportReport:
     """Create or update procuratorates from CSV `code,name,level,parent_code`.
 
     A parent may be defined anywhere in the same file or already exist. The tree that results
@@ -164,7 +165,9 @@ def import_orgs_csv(actor, text: str) -> ImportReport:
         return _finish(actor, report)
 
     # Parents are always at a higher level, so creating by level puts parents first.
-    for spec in sorted(from_file.values(), key=lambda s: (s.level, s.line)):
+    for done, spec in enumerate(sorted(from_file.values(), key=lambda s: (s.level, s.line)), 1):
+        if progress is not None:
+            progress(done, len(from_file))
         parent = existing.get(spec.parent_code) if spec.parent_code else None
         org = existing.get(spec.code)
         if org is None:
@@ -287,7 +290,7 @@ def _cycle_from(code: str, specs: dict[str, _OrgSpec]) -> list[str] | None:
 # Users -------------------------------------------------------------------------------------
 
 
-def import_users_csv(actor, text: str) -> ImportReport:
+def import_users_csv(actor, text: str, progress: Progress | None = None) -> ImportReport:
     """Create or update users from CSV `username,name,org_code,roles,specialities`.
 
     Roles and specialities are `;`-separated (role codes expert, moderator, admin; business line
@@ -315,8 +318,10 @@ def import_users_csv(actor, text: str) -> ImportReport:
     # The services' look-ups need not flush the previous row first (duplicates are caught above),
     # which halves the number of flushes; each audit event still flushes its own row.
     with db.session.no_autoflush:
-        for row in rows:
+        for done, row in enumerate(rows, 1):
             _import_user_row(actor, row, users, org_ids, first_line, report)
+            if progress is not None:
+                progress(done, len(rows))
     return _finish(actor, report)
 
 

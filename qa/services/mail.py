@@ -84,7 +84,7 @@ def queue_for_notifications(notification_ids, now: datetime) -> int:
     """The same for notifications inserted in bulk (the deadline sweep), in one statement."""
     if not mail_enabled() or not notification_ids:
         return 0
-    result = db.session.execute(
+    queued = db.session.execute(
         insert(MailOutbox).from_select(
             ["user_id", "kind", "notification_id", "status", "attempts", "created_at", "next_attempt_at"],
             select(Notification.user_id, literal("immediate"), Notification.id, literal("pending"), literal(0),
@@ -92,9 +92,9 @@ def queue_for_notifications(notification_ids, now: datetime) -> int:
             .join(NotificationPreference, NotificationPreference.user_id == Notification.user_id)
             .where(Notification.id.in_(list(notification_ids)), NotificationPreference.email_mode == "immediate",
                    NotificationPreference.email.is_not(None)),
-        )
-    )
-    return result.rowcount or 0
+        ).returning(MailOutbox.id)
+    ).all()
+    return len(queued)
 
 
 def last_digest_cutoff(now: datetime) -> datetime:
@@ -129,8 +129,8 @@ def queue_digests(now: datetime) -> int:
                 insert_(MailOutbox).values(user_id=pref.user_id, kind="digest", dedupe_key=f"digest:{pref.user_id}:{day}",
                                            window_start=start, window_end=cutoff, created_at=now,
                                            next_attempt_at=now)
-                .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            ).rowcount or 0
+                .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(MailOutbox.id)
+            ).first() is not None
         pref.digest_until = cutoff
     db.session.commit()
     return queued

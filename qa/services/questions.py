@@ -14,8 +14,8 @@ from qa.extensions import begin_write, db
 from qa.markup import render_markdown
 from qa.models import Answer, Category, Question, QuestionCounter, Supplement, Tag, User
 from qa.permissions import Permission, can, can_accept, can_assign, can_supplement, require
-from qa.services.audit import enqueue_index, notify, record
 from qa.search.citations import record_citations, record_question_citations
+from qa.services.audit import enqueue_index, notify, record
 from qa.services.routing import assign, route_question
 from qa.timeutil import CHINA, china_today, utcnow
 

@@ -1,10 +1,11 @@
 """Routing: which expert answers a question, and by when."""
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Float, and_, case, cast, exists, func, or_
+from sqlalchemy import Date, Float, and_, bindparam, case, cast, exists, func, or_
 
 from qa.extensions import db
 from qa.models import (
@@ -68,6 +69,33 @@ def expert_capacity():
     return func.coalesce(ExpertProfile.capacity, DEFAULT_CAPACITY)
 
 
+@functools.cache
+def _candidate_query(with_tags: bool):
+    """The per-level routing query, built once with bound parameters (building it costs more than running it)."""
+    load = expert_load()
+    capacity = expert_capacity()
+    order = [cast(load, Float) / capacity]
+    if with_tags:
+        order.append(case((exists().where(ExpertTag.user_id == User.id,
+                                          ExpertTag.name.in_(bindparam("tags", expanding=True))), 0), else_=1))
+    return (
+        db.select(User)
+        .join(UserRole, and_(UserRole.user_id == User.id, UserRole.role == "expert"))
+        .outerjoin(ExpertProfile, ExpertProfile.user_id == User.id)
+        .where(
+            User.org_id == bindparam("org_id"),
+            User.active.is_(True),
+            exists().where(ExpertSpeciality.user_id == User.id,
+                           ExpertSpeciality.category_code.in_(bindparam("covering", expanding=True))),
+            expert_available(bindparam("today", type_=Date())),
+            load < capacity,
+            User.id.not_in(bindparam("exclude", expanding=True)),
+        )
+        .order_by(*order, User.id)
+        .limit(1)
+    )
+
+
 def find_expert(origin: Procuratorate, category: Category, exclude_ids=(), *, orgs=None,
                 now: datetime | None = None, tags=()) -> User | None:
     """The expert a question from `origin` in `category` goes to, or None.
@@ -76,35 +104,20 @@ def find_expert(origin: Procuratorate, category: Category, exclude_ids=(), *, or
     holding fewer open questions than their capacity, in the pool above `origin` (or in `orgs`,
     nearest first). The nearest procuratorate with a candidate wins; within it the least load
     relative to capacity, then an expert whose tags match the question's, then the lowest id.
-    One query, so routing stays fast with thousands of experts.
+    One query per level, stopping at the first level with a candidate, so routing stays fast with
+    thousands of experts (loads are counted only for the candidates of that level).
     """
     pools = list(orgs) if orgs is not None else pool_orgs(origin)
-    if not pools:
-        return None
-    covering = [category.code] + ([category.parent_code] if category.parent_code else [])
-    load = expert_load()
-    capacity = expert_capacity()
-    nearest = case({org.id: rank for rank, org in enumerate(pools)}, value=User.org_id)
-    order = [nearest, cast(load, Float) / capacity]
+    params = {"covering": [category.code] + ([category.parent_code] if category.parent_code else []),
+              "today": china_today(now), "exclude": list(exclude_ids)}
     if tags:
-        order.append(case((exists().where(ExpertTag.user_id == User.id, ExpertTag.name.in_(list(tags))), 0),
-                          else_=1))
-    stmt = (
-        db.select(User)
-        .join(UserRole, and_(UserRole.user_id == User.id, UserRole.role == "expert"))
-        .outerjoin(ExpertProfile, ExpertProfile.user_id == User.id)
-        .where(
-            User.org_id.in_([org.id for org in pools]),
-            User.active.is_(True),
-            exists().where(ExpertSpeciality.user_id == User.id, ExpertSpeciality.category_code.in_(covering)),
-            expert_available(china_today(now)),
-            load < capacity,
-            User.id.not_in(list(exclude_ids)),
-        )
-        .order_by(*order, User.id)
-        .limit(1)
-    )
-    return db.session.execute(stmt).scalars().first()
+        params["tags"] = list(tags)
+    stmt = _candidate_query(bool(tags))
+    for org in pools:
+        expert = db.session.execute(stmt, {**params, "org_id": org.id}).scalars().first()
+        if expert is not None:
+            return expert
+    return None
 
 
 def compute_due(now: datetime, case_deadline: date | None) -> datetime:

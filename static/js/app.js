@@ -45,17 +45,57 @@
     if (area.value.trim()) { render(); }
   });
 
+  function copyBySelection(el) {
+    var range = document.createRange();
+    range.selectNodeContents(el);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    return ok;  // the number stays selected either way, ready for Ctrl+C
+  }
+
+  // Printing: the whole thread, or only one canonical answer (with the question it answers).
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var target = button.getAttribute("data-print") ? document.getElementById(button.getAttribute("data-print")) : null;
+      if (target) {
+        target.classList.add("print-target");
+        document.body.classList.add("print-one-answer");
+      }
+      window.print();
+    });
+  });
+  window.addEventListener("afterprint", function () {
+    document.body.classList.remove("print-one-answer");
+    document.querySelectorAll(".print-target").forEach(function (el) { el.classList.remove("print-target"); });
+  });
+
+  // Wide tables scroll sideways on a phone: let the keyboard scroll them too.
+  document.querySelectorAll(".table-responsive, .markdown-body table").forEach(function (box) {
+    if (!box.hasAttribute("tabindex")) { box.setAttribute("tabindex", "0"); }
+  });
+
+  // A form that came back with errors: put the cursor in the first field to correct.
+  var firstInvalid = document.querySelector("main .is-invalid");
+  if (firstInvalid && typeof firstInvalid.focus === "function") { firstInvalid.focus(); }
+
   // Question numbers: click to copy.
   document.querySelectorAll("[data-copy]").forEach(function (el) {
     el.setAttribute("role", "button");
     el.setAttribute("tabindex", "0");
+    function copied() {
+      el.classList.add("copied");
+      setTimeout(function () { el.classList.remove("copied"); }, 1200);
+    }
     function copy() {
       var text = el.getAttribute("data-copy");
-      if (navigator.clipboard) {
-        navigator.clipboard.writeText(text).then(function () {
-          el.classList.add("copied");
-          setTimeout(function () { el.classList.remove("copied"); }, 1200);
-        });
+      // navigator.clipboard needs HTTPS or localhost; an internal http:// address falls back to a selection.
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(copied, function () { copyBySelection(el) && copied(); });
+      } else if (copyBySelection(el)) {
+        copied();
       }
     }
     el.addEventListener("click", copy);

@@ -1,0 +1,1 @@
+"""The admin audit-log viewer and its CSV export."""

@@ -1,0 +1,1 @@
+"""Quality: moderation queue, rating revisions, helpful votes, flags, hiding, edits and revision history."""

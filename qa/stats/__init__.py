@@ -1,0 +1,1 @@
+"""stats blueprint: the statistics dashboard for administrators."""
