@@ -61,12 +61,8 @@ def _score(scores: dict, key: str) -> int:
     return value
 
 
-def rate_answer(moderator: User, answer: Answer, scores: dict, comment: str | None = None) -> Rating:
-    """质量评定 on four criteria (1–5); a comment is required when any score is 2 or less.
-
-    Raises PermissionDenied for non-moderators and for one's own answer, ValidationError for bad
-    scores, Conflict when this moderator has already rated this answer.
-    """
+def check_rating(moderator: User, answer: Answer, scores: dict, comment) -> tuple[dict, str]:
+    """Permission and rubric checks shared by rating and revising a rating: (scores, comment)."""
     require(can_rate(moderator, answer), "只有质量评查员可以评定他人的答复。")
     values = {key: _score(scores, key) for key in RATING_CRITERIA}
     if comment is not None and not isinstance(comment, str):
@@ -76,6 +72,16 @@ def rate_answer(moderator: User, answer: Answer, scores: dict, comment: str | No
         raise ValidationError("comment", f"评语不能超过 {COMMENT_MAX} 个字。")
     if min(values.values()) <= 2 and not comment:
         raise ValidationError("comment", "有评分为 2 分及以下时，须填写评语说明理由。")
+    return values, comment
+
+
+def rate_answer(moderator: User, answer: Answer, scores: dict, comment: str | None = None) -> Rating:
+    """质量评定 on four criteria (1–5); a comment is required when any score is 2 or less.
+
+    Raises PermissionDenied for non-moderators and for one's own answer, ValidationError for bad
+    scores, Conflict when this moderator has already rated this answer.
+    """
+    values, comment = check_rating(moderator, answer, scores, comment)
     begin_write()
     if db.session.execute(db.select(Rating.id).filter_by(answer_id=answer.id, rater_id=moderator.id)).first():
         raise Conflict("您已评定过该答复。")

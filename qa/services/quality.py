@@ -25,12 +25,11 @@ from qa.permissions import (
     can_close,
     can_flag,
     can_moderate,
-    can_rate,
     can_review,
     can_vote,
     require,
 )
-from qa.services.answers import COMMENT_MAX, _score
+from qa.services.answers import check_rating
 from qa.services.audit import enqueue_index, notify, record
 from qa.services.questions import get_question, validate_text
 from qa.services.revisions import validate_reason
@@ -59,15 +58,7 @@ def revise_rating(moderator: User, answer: Answer, scores: dict, comment: str | 
     Raises PermissionDenied (not a moderator, or one's own answer), NotFound (not rated yet),
     ValidationError (scores, comment, reason), Conflict (nothing changed).
     """
-    require(can_rate(moderator, answer), "只有质量评查员可以评定他人的答复。")
-    values = {key: _score(scores, key) for key in RATING_CRITERIA}
-    if comment is not None and not isinstance(comment, str):
-        raise ValidationError("comment", "评语格式不正确。")
-    comment = (comment or "").strip()
-    if len(comment) > COMMENT_MAX:
-        raise ValidationError("comment", f"评语不能超过 {COMMENT_MAX} 个字。")
-    if min(values.values()) <= 2 and not comment:
-        raise ValidationError("comment", "有评分为 2 分及以下时，须填写评语说明理由。")
+    values, comment = check_rating(moderator, answer, scores, comment)
     reason = validate_reason(reason, label="修订理由")
     begin_write()
     rating = my_rating(moderator, answer)
