@@ -40,6 +40,18 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+def form_error(form: FlaskForm, error: ServiceError) -> int:
+    """A service refused a form: 403 goes to the error page; otherwise undo the unit of work,
+    show the message on the form and return the HTTP status to render it with."""
+    if error.status == 403:
+        raise error
+    from qa.extensions import db
+
+    db.session.rollback()
+    attach_error(form, error)
+    return error.status
+
+
 def attach_error(form: FlaskForm, error: ServiceError) -> None:
     """Show a service error next to its field, or at the top of the form."""
     field = getattr(form, error.field, None) if error.field else None

@@ -18,7 +18,7 @@ from qa.experts.forms import (
     TransferForm,
 )
 from qa.extensions import db
-from qa.forms import ConfirmForm, attach_error, choices
+from qa.forms import ConfirmForm, attach_error, choices, form_error
 from qa.main.views import question_list_options
 from qa.models import Category, ExpertProfile, Notification, Procuratorate, Question, User, UserRole
 from qa.permissions import Permission, permission_required
@@ -246,11 +246,7 @@ def edit_expert(expert_username: str):
                     term_start=form.term_start.data, term_end=form.term_end.data, tags=form.tags.data or "",
                     specialities=form.specialities.data or [], note=form.note.data)
             except ServiceError as error:
-                if error.status == 403:
-                    raise
-                db.session.rollback()
-                attach_error(form, error)
-                status = error.status
+                status = form_error(form, error)
             else:
                 flash(f"已保存答疑专家 {user.name} 的设置。", "success")
                 return redirect(url_for("experts.pool"))

@@ -17,6 +17,7 @@ from qa.forms import (
     SupplementForm,
     attach_error,
     choices,
+    form_error,
 )
 from qa.main.views import question_list_options
 from qa.models import (
@@ -155,11 +156,7 @@ def supplement(number: str):
     try:
         question_service.add_supplement(_me(), question, form.body.data)
     except ServiceError as error:
-        if error.status == 403:
-            raise
-        db.session.rollback()
-        attach_error(form, error)
-        return render_thread(question, error.status, supplement_form=form)
+        return render_thread(question, form_error(form, error), supplement_form=form)
     flash(f"已为问题 {question.number} 补充说明。", "success")
     return redirect(url_for("questions.show", number=number))
 
@@ -173,11 +170,7 @@ def answer(number: str):
     try:
         posted = answer_service.post_answer(_me(), question, form.body.data)
     except ServiceError as error:
-        if error.status == 403:
-            raise
-        db.session.rollback()
-        attach_error(form, error)
-        return render_thread(question, error.status, answer_form=form)
+        return render_thread(question, form_error(form, error), answer_form=form)
     flash(f"已答复问题 {question.number}，提问人已收到通知。", "success")
     return redirect(url_for("questions.show", number=number, _anchor=f"answer-{posted.id}"))
 
@@ -217,11 +210,7 @@ def rate(answer_id: int):
         try:
             answer_service.rate_answer(_me(), answer, scores, form.comment.data)
         except ServiceError as error:
-            if error.status == 403:
-                raise
-            db.session.rollback()
-            attach_error(form, error)
-            status = error.status
+            status = form_error(form, error)
         else:
             flash(f"已提交对问题 {answer.question.number} 答复的质量评定。", "success")
             return redirect(url_for("questions.show", number=answer.question.number, _anchor=f"answer-{answer.id}"))
@@ -243,11 +232,7 @@ def canonical(answer_id: int):
             try:
                 answer_service.mark_canonical(_me(), answer, form.text.data, form.effective_date.data)
             except ServiceError as error:
-                if error.status == 403:
-                    raise
-                db.session.rollback()
-                attach_error(form, error)
-                status = error.status
+                status = form_error(form, error)
             else:
                 flash(f"问题 {answer.question.number} 的答复已列为权威答复。", "success")
                 return redirect(url_for("questions.show", number=answer.question.number))
