@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install run test test-sqlite test-postgres e2e lint clean
+.PHONY: install run test test-sqlite test-postgres test-slow e2e lint clean
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ test-postgres: install
 	else \
 		echo "== PostgreSQL run skipped: TEST_DATABASE_URL is not set"; \
 	fi
+
+## make test-slow: fault tests (tests/test_faults.py: load, kill -9, disk full, backup drill) on SQLite,
+## and on PostgreSQL too when TEST_DATABASE_URL is set. Excluded from `make test`; about 5 minutes.
+test-slow: install
+	env -u TEST_DATABASE_URL $(BIN)/pytest -q -m slow tests/test_faults.py
+	@if [ -n "$$TEST_DATABASE_URL" ]; then $(BIN)/pytest -q -m slow tests/test_faults.py -k postgres; fi
 
 ## make e2e: the browser flows (Playwright + Debian's Chromium) against a fresh instance on a free port.
 ## Screenshots (1366x768 and 390x844) and failure reports go to e2e-artifacts/. E2E_ARGS="-k ask" selects flows.

@@ -1,6 +1,6 @@
 """Search quality: recall@1/5/10 and MRR on the dev sets, ours against a plain baseline, same run.
 
-    .venv/bin/python bench/search_quality.py [--data ../shared/data] [--cjrc 1000]
+    .venv/bin/python bench/search_quality.py [--data ../shared/data] [--cjrc 1000] [--backend whoosh|sql]
 
 Corpus: the 144 集萃 items (`import jicui`), the consult_qa consultations and the CJRC passages
 (both imported as threads through `import threads`). Query sets: 集萃 dev queries (→ their item),
@@ -12,6 +12,8 @@ Variants (each its own index over the same database):
   +subwords  … plus the dictionary sub-words of long words
   +synonyms  … plus colloquial → legal-term expansion (the chosen configuration, without re-ranking)
   chosen     … plus canonical / quality re-ranking: exactly what the search page runs
+With --backend sql the four variants of ours run on the SQL backend (QA_SEARCH_BACKEND=sql, SQLite
+FTS5), and "whoosh" (the chosen configuration on Whoosh) is added for comparison in the same run.
 """
 from __future__ import annotations
 
@@ -60,6 +62,9 @@ def main() -> None:
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--cjrc", type=int, default=1000, help="CJRC dev questions sampled (0: all)")
     parser.add_argument("--keep", help="work directory to keep (default: a temporary one)")
+    parser.add_argument("--backend", choices=["whoosh", "sql"], default="whoosh", help="QA_SEARCH_BACKEND of ours")
+    parser.add_argument("--quick", action="store_true", help="only the baseline and the chosen configuration")
+    parser.add_argument("--misses", action="store_true", help="list the queries the chosen variant ranks below 1st")
     args = parser.parse_args()
     data = Path(args.data)
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="jd-quality-"))
@@ -72,6 +77,7 @@ def main() -> None:
     app = create_app({
         "TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{work / 'quality.db'}",
         "QA_SEARCH_INDEX_DIR": str(work / "index"), "QA_SEARCH_WRITER": "worker",
+        "QA_SEARCH_BACKEND": args.backend,
     })
     with app.app_context():
         db.create_all()
@@ -84,7 +90,8 @@ def main() -> None:
 
         # 1. The baseline first, before our dictionary is loaded into jieba (it must not see it).
         results["baseline"] = run_variant("baseline", baseline_searcher(work, mapping["all"]), sets)
-        results["bigram"] = run_variant("bigram", bigram_searcher(work, mapping["all"]), sets)
+        if not args.quick:
+            results["bigram"] = run_variant("bigram", bigram_searcher(work, mapping["all"]), sets)
 
         from qa.search import analysis, query, rebuild_index
 
@@ -101,12 +108,16 @@ def main() -> None:
             def search(text):
                 res = query.run_search(text, per_page=10, snippets=False, exact_total=False)
                 return [h.question.id for h in res.hits]
-            results[label] = run_variant(label, search, sets, build)
+            results[label] = run_variant(label, search, sets, build, show_misses=args.misses and label == "chosen")
 
-        ours("jieba", 0, False, False)
-        ours("+subwords", 4, False, False)
-        ours("+synonyms", 4, True, False)
+        if not args.quick:
+            ours("jieba", 0, False, False)
+            ours("+subwords", 4, False, False)
+            ours("+synonyms", 4, True, False)
         ours("chosen", 4, True, True)
+        if args.backend == "sql":
+            app.config["QA_SEARCH_BACKEND"] = "whoosh"
+            ours("whoosh", 4, True, True)
 
     print()
     print("Search quality (dev sets). MRR over the top 10; r@k = recall at k.")
@@ -183,13 +194,16 @@ def query_sets(data: Path, mapping: dict, cjrc_n: int) -> dict[str, list[tuple[s
     return {"jicui": jicui, "consult": consult, "cjrc": cjrc_all}
 
 
-def run_variant(label: str, search, sets, build_s: float | None = None) -> dict:
+def run_variant(label: str, search, sets, build_s: float | None = None, show_misses: bool = False) -> dict:
     out = {}
     for name, queries in sets.items():
         ranks = []
         t = time.perf_counter()
         for text, target in queries:
-            ranks.append(rank_of(target, search(text)))
+            ids = search(text)
+            ranks.append(rank_of(target, ids))
+            if show_misses and ranks[-1] != 1 and name != "cjrc":
+                print(f"  {name} miss: rank {ranks[-1]} target {target} top {ids[:3]} query {text[:80]!r}")
         m = metrics(ranks)
         m["ms"] = (time.perf_counter() - t) * 1000 / max(len(queries), 1)
         out[name] = m

@@ -2,6 +2,10 @@
 a plain Whoosh + jieba baseline and Apache Answer's SQL LIKE method in the same run.
 
     .venv/bin/python bench/search_speed.py [--threads 100000] [--work /tmp/jd-speed] [--queries 300]
+        [--backend whoosh|sql] [--database-url postgresql+psycopg://…/jd_speed]
+
+--backend sql measures the SQL backend (SQLite FTS5, or PostgreSQL with --database-url: an empty
+database of its own, which the script fills); the baseline and LIKE figures are measured the same.
 
 Generates realistic Chinese legal threads (Zipf-like vocabulary: jieba's dictionary by frequency
 plus charges, procedural terms and statute citations; ~2,300 characters a thread), imports them
@@ -190,28 +194,35 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--like-queries", type=int, default=100, help="queries through SQL LIKE (slow)")
     parser.add_argument("--reuse-index", action="store_true", help="skip our rebuild (index from an earlier run)")
+    parser.add_argument("--backend", choices=["whoosh", "sql"], default="whoosh", help="QA_SEARCH_BACKEND")
+    parser.add_argument("--database-url", help="default: a SQLite file in the work directory")
     args = parser.parse_args()
     work = Path(args.work) / str(args.threads)
     work.mkdir(parents=True, exist_ok=True)
     db_path = work / "speed.db"
-    db_url = f"sqlite:///{db_path}"
+    db_url = args.database_url or f"sqlite:///{db_path}"
+    marker = work / ("imported" if not args.database_url else "imported-" + db_url.rsplit("/", 1)[-1])
     texts = queries(args.queries)
     report = Report()
-    report.append(f"threads: {args.threads} generated + the 集萃 items; queries: {len(texts)}")
+    report.append(f"threads: {args.threads} generated + the 集萃 items; queries: {len(texts)}; "
+                  f"backend: {args.backend} on {db_url.split(':', 1)[0]}")
 
     from qa import create_app
     from qa.extensions import db
     from qa.services.setup import sync_categories
 
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": db_url,
-                      "QA_SEARCH_INDEX_DIR": str(work / "index"), "QA_SEARCH_WRITER": "worker"})
+                      "QA_SEARCH_INDEX_DIR": str(work / "index"), "QA_SEARCH_WRITER": "worker",
+                      "QA_SEARCH_BACKEND": args.backend})
     with app.app_context():
-        fresh = not (work / "imported").exists()
+        fresh = not marker.exists()
         if fresh:
             jsonl = work / "threads.jsonl"
-            t = time.perf_counter()
-            generate(jsonl, args.threads)
-            print(f"generated {args.threads} threads in {time.perf_counter() - t:.0f} s", flush=True)
+            if not (work / "generated").exists():  # the corpus is generated once per size
+                t = time.perf_counter()
+                generate(jsonl, args.threads)
+                (work / "generated").write_text(str(args.threads))
+                print(f"generated {args.threads} threads in {time.perf_counter() - t:.0f} s", flush=True)
             db.create_all()
             sync_categories()
             from qa.services.archive import import_jicui, import_threads_jsonl
@@ -223,7 +234,7 @@ def main() -> None:
             imported = time.perf_counter() - t
             report.append(f"import threads (database only): {rep.created} threads in {imported:.0f} s "
                           f"({rep.created / imported:.0f} threads/s)")
-            (work / "imported").write_text(str(imported))
+            marker.write_text(str(imported))
         chars = db.session.execute(db.text(
             "SELECT (SELECT sum(length(title) + length(body_md)) FROM question) + "
             "(SELECT sum(length(body_md)) FROM answer)")).scalar() / max(args.threads, 1)
@@ -231,25 +242,15 @@ def main() -> None:
 
         # Our index: a full rebuild (the bulk path imports take too).
         from qa.search import drain_outbox, rebuild_index, run_search, similar_questions
-        from qa.search.index import index_root, live_dir
 
         if not args.reuse_index:
             t = time.perf_counter()
             count = rebuild_index(procs=2)
             build = time.perf_counter() - t
             report.append(f"ours: rebuild {count} docs in {build:.0f} s ({count / build:.0f} docs/s, 2 processes)")
-        size = sum(f.stat().st_size for f in live_dir(index_root()).iterdir()) / 2**20
-        report.append(f"ours: index {size:.0f} MB")
-
-        # Baseline index, built once per corpus size and reused.
-        base_path = work / "baseline"
-        if not (base_path / "built").exists():
-            seconds = in_child(baseline_build, db_url, str(base_path))
-            (base_path / "built").write_text(f"{seconds:.1f}")
-        base_build = float((base_path / "built").read_text())
-        base_size = sum(f.stat().st_size for f in base_path.iterdir()) / 2**20
-        report.append(f"baseline: build {base_build:.0f} s ({args.threads / base_build:.0f} docs/s, 2 processes), "
-                      f"index {base_size:.0f} MB")
+            imported = float(marker.read_text())
+            report.append(f"import + index (database import of this corpus + rebuild): {imported + build:.0f} s")
+        report.append(f"ours: index {index_size_mb(args.backend):.0f} MB")
 
         # Query latency, warm searcher (the first 10 queries warm up and are not counted).
         for q in texts[:10]:
@@ -266,26 +267,6 @@ def main() -> None:
         ours_hl, ours_plain = ours_hl[10:], ours_plain[10:]
         report.append(f"ours, search with snippets + exact count:  {fmt(ours_hl)}   (median hits {statistics.median(totals):.0f})")
         report.append(f"ours, search, no snippets, estimated count: {fmt(ours_plain)}")
-
-        base_plain, base_hl, base_totals = in_child(baseline_queries, str(base_path), texts)
-        report.append(f"baseline, no highlights:                   {fmt(base_plain)}   (median hits {statistics.median(base_totals):.0f})")
-        report.append(f"baseline, highlights of 10 hits:           {fmt(base_hl)}")
-        report.append(f"ratio baseline/ours (p50, p95), with highlights: "
-                      f"{statistics.median(base_hl) / statistics.median(ours_hl):.1f}x, {pct(base_hl, 95) / pct(ours_hl, 95):.1f}x")
-
-        # Apache Answer's method: LIKE '%word%' per word over title and body, words AND-ed.
-        from qa.search.analysis import main_words
-        like = []
-        for q in texts[: args.like_queries]:
-            words = [w for w in main_words(q) if len(w) > 1][:6] or [q[:10]]
-            where = " AND ".join(f"(title LIKE :w{i} OR body_md LIKE :w{i})" for i in range(len(words)))
-            params = {f"w{i}": f"%{w}%" for i, w in enumerate(words)}
-            t = time.perf_counter()
-            db.session.execute(db.text(f"SELECT id FROM question WHERE {where} ORDER BY id DESC LIMIT 10"), params).all()
-            like.append((time.perf_counter() - t) * 1000)
-        report.append(f"Apache Answer method (SQL LIKE, {len(like)} queries):   {fmt(like)}")
-        report.append(f"ratio LIKE/ours (p50, p95): {statistics.median(like) / statistics.median(ours_hl):.1f}x, "
-                      f"{pct(like, 95) / pct(ours_hl, 95):.1f}x")
 
         # Similar questions: a title and the start of a question, as typed.
         rows = db.session.execute(db.text("SELECT title, substr(body_md, 1, 200) FROM question ORDER BY random() LIMIT 110")).all()
@@ -311,7 +292,53 @@ def main() -> None:
             assert hits and hits[0].question.title == f"{token}问题", token
         report.append(f"commit to searchable (drain + search):     {fmt(delays)}")
 
+        # Apache Answer's method: LIKE '%word%' per word over title and body, words AND-ed.
+        from qa.search.analysis import main_words
+        like = []
+        for q in texts[: args.like_queries]:
+            words = [w for w in main_words(q) if len(w) > 1][:6] or [q[:10]]
+            where = " AND ".join(f"(title LIKE :w{i} OR body_md LIKE :w{i})" for i in range(len(words)))
+            params = {f"w{i}": f"%{w}%" for i, w in enumerate(words)}
+            t = time.perf_counter()
+            db.session.execute(db.text(f"SELECT id FROM question WHERE {where} ORDER BY id DESC LIMIT 10"), params).all()
+            like.append((time.perf_counter() - t) * 1000)
+        report.append(f"Apache Answer method (SQL LIKE, {len(like)} queries):   {fmt(like)}")
+        report.append(f"ratio LIKE/ours (p50, p95): {statistics.median(like) / statistics.median(ours_hl):.1f}x, "
+                      f"{pct(like, 95) / pct(ours_hl, 95):.1f}x")
+
+        # Baseline index, built once per corpus size and reused.
+        base_path = work / "baseline"
+        if not (base_path / "built").exists():
+            seconds = in_child(baseline_build, db_url, str(base_path))
+            (base_path / "built").write_text(f"{seconds:.1f}")
+        base_build = float((base_path / "built").read_text())
+        base_size = sum(f.stat().st_size for f in base_path.iterdir()) / 2**20
+        report.append(f"baseline: build {base_build:.0f} s ({args.threads / base_build:.0f} docs/s, 2 processes), "
+                      f"index {base_size:.0f} MB")
+
+        base_plain, base_hl, base_totals = in_child(baseline_queries, str(base_path), texts)
+        report.append(f"baseline, no highlights:                   {fmt(base_plain)}   (median hits {statistics.median(base_totals):.0f})")
+        report.append(f"baseline, highlights of 10 hits:           {fmt(base_hl)}")
+        report.append(f"ratio baseline/ours (p50, p95), with highlights: "
+                      f"{statistics.median(base_hl) / statistics.median(ours_hl):.1f}x, {pct(base_hl, 95) / pct(ours_hl, 95):.1f}x")
+
     print("\n== summary ==\n" + "\n".join(report))
+
+
+def index_size_mb(backend: str) -> float:
+    from qa.extensions import db
+    from qa.search.index import index_root, live_dir
+
+    if backend == "whoosh":
+        return sum(f.stat().st_size for f in live_dir(index_root()).iterdir()) / 2**20
+    if db.engine.dialect.name == "postgresql":
+        return db.session.execute(db.text("SELECT pg_total_relation_size('sx_doc')")).scalar() / 2**20
+    try:
+        size = db.session.execute(db.text("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'sx%'")).scalar()
+    except Exception:  # SQLite built without dbstat
+        db.session.rollback()
+        return float("nan")
+    return (size or 0) / 2**20
 
 
 class Report(list):

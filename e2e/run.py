@@ -67,6 +67,9 @@ def main(pytest_args: list[str]) -> int:
         "QA_SECRET_KEY": secrets.token_hex(32),
         "QA_SEARCH_INDEX_DIR": str(workdir / "search-index"),
         "QA_SMTP_HOST": "",
+        # The flows log the same demo people in dozens of times within minutes; real limits stay on otherwise.
+        "QA_RATELIMIT_LOGIN_ACCOUNT": "200 per 15 minutes",
+        "QA_RATELIMIT_LOGIN_IP": "600 per minute",
         "PYTHONUNBUFFERED": "1",
     })
     env.pop("TEST_DATABASE_URL", None)

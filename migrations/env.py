@@ -73,6 +73,13 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """The search backend's derived sx_* tables are search data, not schema (qa/search/sql_backend.py)."""
+    from qa.search.sql_backend import include_object as search_tables
+
+    return search_tables(obj, name, type_, reflected, compare_to)
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -102,6 +109,7 @@ def run_migrations_online():
             connection=connection,
             target_metadata=get_metadata(),
             render_item=render_item,
+            include_object=include_object,
             **conf_args
         )
 

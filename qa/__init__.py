@@ -19,6 +19,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         register_template_helpers,
     )
     from qa.config import load_config
+    from qa.logs import configure_logging
 
     app = Flask(
         __name__,
@@ -28,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     load_config(app, test_config)
+    configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

@@ -5,9 +5,11 @@ import logging
 import uuid
 from datetime import timedelta
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, g, jsonify, make_response, render_template, request
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from qa.extensions import bootstrap, csrf, db, login_manager, migrate
@@ -26,11 +28,13 @@ ERROR_MESSAGES = {
     422: ("无法处理", "提交的内容无法处理。"),
     429: ("请求过于频繁", "请稍后再试。"),
     500: ("服务器错误", "服务器内部错误，已记录。请稍后再试，或把下面的编号告诉管理员。"),
+    503: ("暂时无法处理", "服务暂时不可用，请稍后重试。"),
 }
 
 ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-               422: "validation_error", 429: "too_many_requests", 500: "internal_error"}
+               422: "validation_error", 429: "too_many_requests", 500: "internal_error",
+               503: "service_unavailable"}
 
 
 def register_extensions(app: Flask) -> None:
@@ -90,6 +94,9 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(search_bp)
     init_search(app)
+    from qa.auth.throttle import init_app as init_throttling  # issue 7: after every view exists
+
+    init_throttling(app)
 
 
 def _wants_json() -> bool:
@@ -102,7 +109,7 @@ def register_errorhandlers(app: Flask) -> None:
     def render_error(status: int, message: str | None = None, code: str | None = None):
         title, default = ERROR_MESSAGES.get(status, ("出错了", "请求未能完成。"))
         if _wants_json():
-            body = {"error": {"code": code or f"http_{status}", "message": message or default}}
+            body = {"error": {"code": code or ERROR_CODES.get(status, f"http_{status}"), "message": message or default}}
             if status == 500:
                 body["error"]["correlation_id"] = g.get("correlation_id")
             return jsonify(body), status
@@ -113,6 +120,15 @@ def register_errorhandlers(app: Flask) -> None:
     def csrf_error(error):
         return render_error(400, "表单已过期或来源无效，请刷新页面后重试。", "csrf")
 
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(error: RateLimitExceeded):
+        from qa.auth.throttle import breach_message, retry_after
+
+        seconds = retry_after()
+        log.warning("rate limit %s hit at %s from %s", error.limit.limit, request.path, request.remote_addr)
+        body, status = render_error(429, breach_message(error.description, seconds), "too_many_requests")
+        return body, status, {"Retry-After": str(seconds)}
+
     @app.errorhandler(ServiceError)
     def service_error(error: ServiceError):
         db.session.rollback()
@@ -121,11 +137,27 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         status = error.code or 500
+        if status == 403:  # every refusal leaves a trace for the security officer (S13, S32)
+            user = getattr(current_user, "username", None) or g.get("api_user") and g.api_user.username
+            log.warning("access denied: %s %s for %s", request.method, request.path, user or "anonymous")
         response = render_error(status, None if status in ERROR_MESSAGES else error.description,
                                 ERROR_CODES.get(status))
         if status == 405 and getattr(error, "valid_methods", None):
             body, status = response
             return body, status, {"Allow": ", ".join(error.valid_methods)}
+        return response
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError):
+        """Disk full, I/O error or lock timeout: nothing was committed; say so plainly (503)."""
+        db.session.rollback()
+        log.error("database unavailable (%s), correlation id %s", error.orig, g.get("correlation_id"))
+        if request.method in ("GET", "HEAD"):
+            message = "数据库暂时不可用，请稍后重试。"
+        else:
+            message = "未保存，请重试：数据库暂时无法写入（如磁盘空间不足或系统繁忙），您提交的内容没有保存。"
+        response = make_response(render_error(503, message, "database_unavailable"))
+        response.headers["Retry-After"] = "30"
         return response
 
     @app.errorhandler(Exception)
@@ -143,13 +175,23 @@ CSP = (
 
 
 def register_request_hooks(app: Flask) -> None:
-    from qa.auth.sessions import enforce_session_age
+    from qa.auth.sessions import enforce_session_age, require_fresh_admin
 
     @app.before_request
     def start_request():
         g.correlation_id = uuid.uuid4().hex[:12]
 
+    @app.before_request
+    def reject_nul_characters():
+        """NUL in the path, a parameter or a form field is never legitimate text (PostgreSQL refuses it): 400, no change."""
+        values = [request.path, *request.args.values(), *request.form.values()]
+        if any("\x00" in value for value in values) or (request.is_json and b"\\u0000" in request.get_data()):
+            from qa.errors import ServiceError
+
+            raise ServiceError("请求含有不允许的控制字符（NUL），未予处理。")
+
     app.before_request(enforce_session_age)
+    app.before_request(require_fresh_admin)
 
     @app.after_request
     def security_headers(response):
@@ -157,6 +199,8 @@ def register_request_hooks(app: Flask) -> None:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Frame-Options"] = "DENY"
+        if app.config["QA_HTTPS"]:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
         if not request.path.startswith("/static/"):
             response.headers["Cache-Control"] = "no-store"
         response.headers["X-Correlation-Id"] = g.get("correlation_id", "")

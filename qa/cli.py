@@ -198,3 +198,8 @@ def register(app: Flask) -> None:
     from qa.cli_audit import register as register_audit
 
     register_audit(app)
+
+    # Backups (qa/cli_backup.py) ----------------------------------------------------------------
+    from qa.cli_backup import register as register_backup
+
+    register_backup(app)

@@ -33,13 +33,15 @@ def register(app: Flask) -> None:
     @click.option("--now", "now_text", default=None, help="Run as of this ISO time (replays, tests).")
     @click.option("--mail/--no-mail", default=True, help="Also send due emails afterwards (when SMTP is set).")
     @click.option("--batch-size", default=2000, show_default=True, help="Reminders per transaction.")
-    def sweep_command(now_text, mail, batch_size):
+    @click.option("--escalation-batch-size", default=100, show_default=True,
+                  help="Overdue questions (escalations) per transaction.")
+    def sweep_command(now_text, mail, batch_size, escalation_batch_size):
         """Send reminders, mark overdue questions and escalate them. Idempotent: run it from cron."""
         from qa.services import deadlines as service
         from qa.services.mail import mail_enabled, send_mail
 
         now = _now(now_text)
-        report = service.sweep(now, batch_size=batch_size)
+        report = service.sweep(now, batch_size=batch_size, escalation_batch_size=escalation_batch_size)
         click.echo(report.summary())
         if mail and mail_enabled():
             click.echo(send_mail(now).summary())

@@ -10,9 +10,13 @@ class Defaults:
     # Data
     SQLALCHEMY_DATABASE_URI: str | None = None  # default: SQLite in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Test-only: False makes SQLite write transactions begin DEFERRED (the unsafe PEP-249 way), so
+    # bench/load.py --wrong-settings deferred can show that the harness catches lock errors. Never in production.
+    QA_SQLITE_IMMEDIATE = True
     # Business rules
     QA_ANSWER_DAYS = 10  # days from assignment to the due date
     QA_CASE_DEADLINE_MARGIN_DAYS = 3  # the answer should arrive this long before a case deadline
+    QA_REOPEN_DAYS = 30  # the asker may reopen a resolved (or withdrawn) question this long after
     QA_TITLE_MAX = 120
     QA_BODY_MAX = 20_000
     QA_TIMEZONE = "Asia/Shanghai"
@@ -37,6 +41,7 @@ class Defaults:
     QA_SEARCH_WRITER = "inline"  # inline: the web process drains the outbox after writes; worker: `flask search worker`
     QA_SEARCH_BATCH = 500  # outbox tasks per index commit
     QA_SEARCH_QUERY_MAX = 200  # characters; longer queries are rejected
+    QA_SEARCH_BACKEND = "whoosh"  # whoosh (embedded default) or sql: SQLite FTS5 / PostgreSQL GIN, for large archives
     # Statistics (qa/services/stats.py): computed figures are kept this long per process (0: never)
     QA_STATS_CACHE_SECONDS = 300
     # Security
@@ -51,6 +56,18 @@ class Defaults:
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024  # request size cap
     WTF_I18N_ENABLED = False  # use WTForms' bundled Chinese messages (no Flask-Babel)
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+    QA_HTTPS = False  # served over HTTPS: cookies get the Secure flag, responses HSTS
+    QA_PROXY_COUNT = 0  # trusted reverse proxies in front; X-Forwarded-For is ignored while 0
+    QA_REAUTH_MINUTES = 15  # an admin's state changes need a password confirmed this recently
+    # Throttling (qa/auth/throttle.py): counters in Redis when REDIS_URL (or QA_REDIS_URL) is set
+    REDIS_URL = ""
+    QA_RATELIMIT_PREFIX = "jianda"
+    QA_RATELIMIT_LOGIN_ACCOUNT = "10 per 15 minutes"  # attempts per account: at most 40 an hour
+    QA_RATELIMIT_LOGIN_IP = "30 per minute"
+    QA_RATELIMIT_BAD_TOKEN = "20 per minute"
+    QA_RATELIMIT_PASSWORD = "5 per 15 minutes"
+    QA_RATELIMIT_SEARCH = "120 per minute"
+    QA_RATELIMIT_API = "600 per minute"
     # argon2id parameters (argon2-cffi defaults: m=64 MiB, t=3, p=4)
     QA_ARGON2_TIME_COST = 3
     QA_ARGON2_MEMORY_COST = 65536
@@ -86,9 +103,14 @@ def load_config(app, test_config: dict | None = None) -> None:
             app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["QA_DATABASE_URL"]
         if os.environ.get("QA_SECRET_KEY"):
             app.config["SECRET_KEY"] = os.environ["QA_SECRET_KEY"]
+        if os.environ.get("REDIS_URL") and not app.config["REDIS_URL"]:
+            app.config["REDIS_URL"] = os.environ["REDIS_URL"]
     else:
         app.config.update(test_config)
 
+    if app.config["QA_HTTPS"]:
+        app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
+        app.config["PREFERRED_URL_SCHEME"] = "https"
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):

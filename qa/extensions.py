@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextvars
 
+from flask import current_app
 from flask_bootstrap import Bootstrap5
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -51,6 +52,8 @@ def begin_write() -> None:
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("begin_write() called with pending changes")
         session.rollback()
+    if not current_app.config.get("QA_SQLITE_IMMEDIATE", True):
+        return  # test-only knob (bench/load.py --wrong-settings deferred): a plain deferred BEGIN
     _want_immediate.set(True)
 
 

@@ -1,6 +1,8 @@
 """Web forms (Flask-WTF: CSRF on every state change). Rules live in the services, not here."""
 from __future__ import annotations
 
+import secrets
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -21,6 +23,11 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from qa.errors import ServiceError
 from qa.models import RATING_CRITERIA
+
+
+def new_submission_key() -> str:
+    """A fresh one-time key for a posting form (qa/services/submissions.py)."""
+    return secrets.token_urlsafe(16)
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -76,11 +83,13 @@ class AskForm(BaseForm):
                               description="如案件有办案期限，答复将至少提前 3 天送达。")
     law_not_facts = BooleanField("本问题属于法律适用、程序或政策问题，不涉及具体案件的事实认定")
     not_classified = BooleanField("本问题不含涉密信息")
+    submission_key = HiddenField(default=new_submission_key)  # one question per form, however often sent
     submit = SubmitField("提交问题")
 
 
 class AnswerForm(BaseForm):
     body = TextAreaField("答复内容", description="支持 Markdown。请引用所依据的法律条文。")
+    submission_key = HiddenField(default=new_submission_key)
     submit = SubmitField("提交答复")
 
 
@@ -143,6 +152,11 @@ class PasswordChangeForm(BaseForm):
     new_password = PasswordField("新密码（至少 8 位）")
     confirm = PasswordField("再次输入新密码")
     submit = SubmitField("修改密码")
+
+
+class PasswordConfirmForm(BaseForm):
+    password = PasswordField("当前密码", validators=[InputRequired("请填写密码。")])
+    submit = SubmitField("确认")
 
 
 class ConfirmForm(BaseForm):

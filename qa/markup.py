@@ -15,6 +15,9 @@ ALLOWED_ATTRIBUTES = {
     "td": {"align"},
     "ol": {"start"},
 }
+# nh3 (ammonia) otherwise allows `lang` and `title` on every tag; "*" empties that generic list so the
+# table above is the whole allow-list.
+_NH3_ATTRIBUTES = {"*": set(), **ALLOWED_ATTRIBUTES}
 ALLOWED_SCHEMES = {"http", "https", "mailto"}
 
 _EXTENSIONS = ["extra", "sane_lists", "nl2br"]
@@ -30,7 +33,7 @@ def render_markdown(text: str) -> str:
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
+        attributes=_NH3_ATTRIBUTES,
         url_schemes=ALLOWED_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,

@@ -97,11 +97,16 @@ def can_assign(user) -> bool:
     return can(user, Permission.ADMINISTER)
 
 
-def can_view_stats(user, org) -> bool:
-    """Admins read the statistics of their own procuratorate and of every one below it."""
+def can_manage_org(user, org) -> bool:
+    """Admins act for their own procuratorate and every one below it (users, tokens, statistics)."""
     if org is None or not can(user, Permission.ADMINISTER):
         return False
     return org.id == user.org_id or any(parent.id == user.org_id for parent in org.ancestors())
+
+
+def can_view_stats(user, org) -> bool:
+    """Admins read the statistics of their own procuratorate and of every one below it."""
+    return can_manage_org(user, org)
 
 
 # Quality, revisions and the knowledge base (issue 5) -------------------------------------

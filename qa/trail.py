@@ -24,11 +24,53 @@ TRAIL_LABELS = {
     "question.consultant_added": "邀请会商",
     "question.reminded": "到期提醒",
     "question.overdue": "超期",
+    "question.pending_reminded": "催办待分派",
+    # revisions, moderation and curation (qa/services/revisions.py, quality.py, knowledge.py)
+    "question.edited": "修改问题",
+    "question.closed": "关闭问题",
+    "question.reopened": "重新开启",
+    "question.imported": "导入",
+    "answer.edited": "修改答复",
+    "answer.reviewed": "业务部门审核",
+    "answer.rating_revised": "修订评定",
+    "answer.hidden": "隐藏答复",
+    "answer.unhidden": "恢复显示答复",
+    "canonical.edited": "修改权威答复",
+    "canonical.superseded": "权威答复被替代",
+}
+# In the audit log but not on the handling trail: who voted or flagged is not shown on the question page.
+AUDIT_ONLY_LABELS = {
+    "answer.helpful": "标记有用",
+    "answer.helpful_withdrawn": "撤回有用",
+    "answer.flagged": "举报答复",
+    "answer.flag_resolved": "处理举报",
+    "batch.created": "新建集萃批次",
+    "batch.edited": "修改集萃批次",
+    "batch.item_added": "集萃加入问题",
+    "batch.item_edited": "修改集萃条目",
+    "batch.item_deidentified": "集萃条目脱敏",
+    "batch.item_moved": "调整集萃顺序",
+    "batch.item_removed": "集萃移除问题",
+    "batch.published": "发布集萃",
+    "batch.item_corrected": "集萃条目勘误",
+    "expert.updated": "修改专家设置",
+    "org.created": "新建检察院",
+    "org.updated": "修改检察院",
+    "search.term_added": "添加检索词条",
+    "search.term_removed": "删除检索词条",
+    "token.created": "创建接口令牌",
+    "token.revoked": "吊销接口令牌",
+    "user.created": "新建用户",
+    "user.updated": "修改用户",
+    "user.password_set": "设置密码",
+    "user.confirmed": "再次确认密码",
+    "user.login": "登录",
+    "user.logout": "退出",
 }
 
 
 def trail_label(action: str) -> str:
-    return TRAIL_LABELS.get(action, action)
+    return TRAIL_LABELS.get(action) or AUDIT_ONLY_LABELS.get(action, action)
 
 
 def trail_text(event: AuditEvent) -> str:
@@ -62,6 +104,8 @@ def _escalated(d: dict) -> str:
     return f"{why}{urgent}：由{d.get('from_org', '')}提请{d.get('to_org', '')}{who}。理由：{d.get('reason', '')}"
 
 
+STATUS_TEXT = {"resolved": "已办结", "closed": "已关闭"}
+
 HANDLING_TEXTS = {
     "question.claimed": lambda d: f"{_to(d)} 认领，答复期限 {_due(d)}",
     "question.transferred": lambda d: (f"由 {d.get('from_name', '')}（{d.get('from_org', '')}）转交给 {_to(d)}，"
@@ -72,4 +116,9 @@ HANDLING_TEXTS = {
     "question.consultant_added": lambda d: f"邀请 {_to(d)} 参与会商",
     "question.reminded": lambda d: f"答复期限 {_due(d)} 前不足 {d.get('days', '')} 天，已提醒承办专家",
     "question.overdue": lambda d: f"{_to(d)} 超过答复期限 {_due(d)} 未答复",
+    "question.reopened": lambda d: (f"由{STATUS_TEXT.get(d.get('previous_status'), '')}重新开启"
+                                    f"{'，交回 ' + d['expert_name'] + ' 办理' if d.get('expert_name') else ''}。"
+                                    f"理由：{d.get('reason', '')}"),
+    "question.pending_reminded": lambda d: (f"仍无承办专家，{'已超过' if d.get('kind') == 'overdue' else '临近'}"
+                                            f"答复期限 {_due(d)}，已提醒管理员人工分派"),
 }

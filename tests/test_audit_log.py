@@ -67,6 +67,18 @@ def test_the_database_refuses_update_and_delete(logged, sql):
     assert verify_chain().ok
 
 
+def test_postgresql_refuses_truncate_of_the_log(logged):
+    """TRUNCATE fires no row triggers; a statement trigger refuses it, also when cascaded from a table the log refers to."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE (its DELETE trigger refuses emptying the table)")
+    count = len(rows())
+    for sql in ("TRUNCATE audit_event", "TRUNCATE question CASCADE"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            db.session.execute(text(sql))
+        db.session.rollback()
+    assert len(rows()) == count and verify_chain().ok
+
+
 def test_verify_names_an_edited_row(logged, runner):
     target = rows()[3].id
     tamper(("UPDATE audit_event SET ip = '10.0.0.66' WHERE id = :id", {"id": target}))

@@ -210,7 +210,7 @@ def test_sweep_killed_half_way_then_rerun_loses_and_repeats_nothing(app, people,
     env.pop("TEST_DATABASE_URL", None)
     log = (tmp_path / "sweep.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "deadlines", "sweep", "--batch-size",
-                             "20", "--now", (now + 1 * H).isoformat()], env=env, cwd=app.root_path + "/..",
+                             "20", "--escalation-batch-size", "20", "--now", (now + 1 * H).isoformat()], env=env, cwd=app.root_path + "/..",
                             stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     seen = 0
@@ -237,3 +237,52 @@ def test_sweep_killed_half_way_then_rerun_loses_and_repeats_nothing(app, people,
     assert reminders == 80
     assert db.session.execute(db.select(func.count()).select_from(AuditEvent)
                               .where(AuditEvent.action == "question.escalated")).scalar_one() == 80
+
+
+# Pending questions (the admins' unassigned queue) ---------------------------------------------------
+
+
+def test_pending_questions_remind_the_admins_of_the_origin_and_above_once_per_window(people, admins):
+    elsewhere = make_user("js_admin", "320000", roles=["admin"])
+    question = make_question(people["asker"], category="juvenile")  # nobody covers 未成年人检察
+    assert question.status == "pending" and question.due_at is None
+    promised = question.created_at + 10 * D
+    told = [admins["city"], admins["prov"], admins["spp"]]
+
+    assert sweep(promised - 4 * D).pending_reminded == 0
+    assert sweep(promised - 3 * D + H).pending_reminded == 1
+    assert sweep(promised - 3 * D + 2 * H).pending_reminded == 0  # idempotent
+    assert sweep(promised - 12 * H).pending_reminded == 1  # the 1-day window
+    report = sweep(promised + H)
+    assert report.pending_reminded == 1 and "待分派问题催办 1 件" in report.summary()
+    assert sweep(promised + 2 * H).pending_reminded == 0
+
+    for admin in told:
+        messages = [m for m in kinds(admin, "unassigned") if "仍无承办专家" in m]
+        assert len(messages) == 3, messages
+        assert "不足 3 天" in messages[0] and "不足 1 天" in messages[1] and "已超过答复期限" in messages[2]
+        assert format_china(promised) in messages[2]
+    assert not kinds(elsewhere, "unassigned")
+    assert trail(question).count("question.pending_reminded") == 3
+    assert count(Escalation) == 0 and fresh(question).status == "pending"
+
+
+def test_a_pending_question_found_late_gets_only_the_overdue_reminder_and_none_once_assigned(people, admins):
+    from qa.services.experts import update_expert
+    from qa.services.handling import claim_question
+
+    late = make_question(people["asker"], category="juvenile")
+    claimed = make_question(people["asker"], title="未成年人附条件不起诉的考验期如何计算？", category="juvenile")
+    juv = make_user("juv", "110000", roles=["expert"], specialities=["juvenile"])
+    update_expert(people["admin"], juv, capacity=5)
+    claim_question(juv, claimed)
+
+    assert sweep(late.created_at + 8 * D).pending_reminded == 1  # the claimed one is no longer pending
+
+    report = sweep(late.created_at + 12 * D)  # after a long pause: the 1-day reminder is stale, overdue only
+
+    messages = [m for m in kinds(admins["prov"], "unassigned") if "仍无承办专家" in m and late.number in m]
+    assert len(messages) == 2 and "不足 3 天" in messages[0] and "已超过答复期限" in messages[1]
+    assert trail(late).count("question.pending_reminded") == 2
+    # The claimed question went overdue, was escalated to a level with nobody, and is pending now.
+    assert report.escalated == 1 and report.left_unassigned == 1

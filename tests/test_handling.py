@@ -175,17 +175,17 @@ def test_two_experts_claiming_at_once_exactly_one_wins(app, people):
 
 
 def test_transfer_with_reason_keeps_the_due_date_and_is_on_the_trail(people):
-    second = make_user("city2", "110100", roles=["expert"], specialities=["civil"], name="周专家")
+    second = make_user("city2", "110100", roles=["expert"], specialities=["criminal"], name="周专家")
     question = make_question(people["asker"])
     due = question.due_at
 
-    transfer_question(people["city_expert"], question, "city2", "涉及民事部分，由民事专家办理更合适")
+    transfer_question(people["city_expert"], question, "city2", "周专家长期办理醉驾案件，由其办理更合适")
 
     assert question.assignee.id == second.id and question.due_at == due
     event = db.session.execute(db.select(AuditEvent).filter_by(question_id=question.id, action="question.transferred")
                                ).scalar_one()
     assert event.actor_id == people["city_expert"].id
-    assert event.detail["reason"] == "涉及民事部分，由民事专家办理更合适" and event.detail["expert"] == "city2"
+    assert event.detail["reason"] == "周专家长期办理醉驾案件，由其办理更合适" and event.detail["expert"] == "city2"
     assert [a.active for a in question.assignments] == [False, True]
     assert len(notes(second, "assigned")) == 1
 
@@ -211,6 +211,32 @@ def test_transfer_refused_with_a_clear_message_and_nothing_changed(people, to, r
         transfer_question(people["city_expert"], question, to, reason)
 
     assert state(question) == before
+
+
+def test_transfer_to_an_expert_outside_the_business_line_is_refused(people):
+    make_user("civil_only", "110100", roles=["expert"], specialities=["civil"], name="孙专家")
+    question = make_question(people["asker"])
+    before = state(question)
+
+    with pytest.raises(ValidationError, match="孙专家的专业领域不包括“刑事检察”"):
+        transfer_question(people["city_expert"], question, "civil_only", "涉及民事部分")
+
+    assert state(question) == before
+    assert not db.session.execute(db.select(AuditEvent).filter_by(question_id=question.id,
+                                                                   action="question.transferred")).first()
+
+
+def test_the_parent_line_covers_its_sub_lines_on_transfer(people):
+    """As in routing: an expert of 刑事检察 takes a 经济犯罪 question; a 经济犯罪 expert takes no 刑事检察 one."""
+    make_user("economic", "110100", roles=["expert"], specialities=["criminal_economic"], name="吴专家")
+    sub_line = make_question(people["asker"], category="criminal_economic")
+    assert sub_line.assignee.username == "city_expert"
+    transfer_question(people["city_expert"], sub_line, "economic", "由经济犯罪专家办理")
+    transfer_question(sub_line.assignee, sub_line, "prov_expert", "涉及多个罪名，由刑事检察专家办理")
+    assert sub_line.assignee.username == "prov_expert"
+    parent_line = make_question(people["asker"], title="另一个刑事问题")
+    with pytest.raises(ValidationError, match="吴专家的专业领域不包括"):
+        transfer_question(parent_line.assignee, parent_line, "economic", "理由")
 
 
 def test_only_the_responsible_expert_transfers(people):
@@ -317,3 +343,92 @@ def test_consultant_answers_alongside_the_responsible_expert(people):
 
     with pytest.raises(PermissionDenied):
         add_consultant(people["asker"], question, "prov_expert")
+
+
+def test_a_consultant_made_responsible_holds_one_role_and_one_inbox_line(people, client, auth):
+    from qa.services.routing import assign
+    from qa.timeutil import utcnow
+
+    question = make_question(people["asker"])
+    add_consultant(people["city_expert"], question, "prov_expert")
+    assign(question, people["prov_expert"], by=people["admin"], now=utcnow(), reason="manual")
+    db.session.commit()
+    active = db.session.execute(db.select(Assignment).filter_by(
+        question_id=question.id, expert_id=people["prov_expert"].id, active=True)).scalars().all()
+    assert [a.is_lead for a in active] == [True]
+    auth.login("prov_expert")
+    inbox = client.get("/inbox").get_data(as_text=True)
+    assert inbox.count(f'href="/q/{question.number}"') == 1
+    page = client.get(f"/q/{question.number}").get_data(as_text=True)
+    assert "会商专家：" not in page
+
+
+# Reopen ---------------------------------------------------------------------------------------
+
+
+def resolved(people):
+    from qa.services.questions import accept_answer
+
+    question = make_question(people["asker"])
+    answer = post_answer(people["city_expert"], question, "依据《刑法》第一百三十三条之一。")
+    accept_answer(people["asker"], question, answer.id)
+    assert question.status == "resolved"
+    return question
+
+
+def test_the_asker_reopens_a_resolved_question_and_it_goes_back_to_its_expert(people):
+    from qa.services.handling import reopen_question
+
+    question = resolved(people)
+    with pytest.raises(ValidationError, match="请填写重新开启理由"):
+        reopen_question(people["asker"], question, " ")
+    db.session.rollback()
+
+    new = reopen_question(people["asker"], question, "司法解释已修改，请按新规定答复")
+
+    assert question.status == "assigned" and question.accepted_answer_id is None
+    assert new.expert_id == people["city_expert"].id and question.due_at == new.due_at
+    event = db.session.execute(db.select(AuditEvent).filter_by(question_id=question.id, action="question.reopened")
+                               ).scalar_one()
+    assert event.actor_id == people["asker"].id and event.detail["previous_status"] == "resolved"
+    assert event.detail["reason"] == "司法解释已修改，请按新规定答复" and event.detail["expert"] == "city_expert"
+    assert actions(question)[-2:] == ["question.reopened", "question.assigned"]
+    assert notes(people["city_expert"], "assigned")[-1].question_id == question.id
+    with pytest.raises(Conflict, match="只有已办结或已关闭的问题"):
+        reopen_question(people["asker"], question, "再次")
+
+
+def test_reopen_is_refused_to_others_and_to_the_asker_after_the_window(people):
+    from qa.services.handling import reopen_question
+
+    question = resolved(people)
+    make_user("other", "110108")
+    from qa.services.accounts import get_user
+
+    before = state(question)
+    with pytest.raises(PermissionDenied, match="只有提问人、质量评查员或管理员"):
+        reopen_question(get_user("other"), question, "理由")
+    with pytest.raises(PermissionDenied, match="超过 30 天"):
+        reopen_question(people["asker"], question, "理由", now=question.updated_at + timedelta(days=31))
+    assert state(question) == before and question.status == "resolved"
+    # A moderator may reopen it any time.
+    reopen_question(people["moderator"], question, "答复引用的条文已废止", now=question.updated_at + timedelta(days=60))
+    assert question.status == "assigned"
+    assert notes(people["asker"], "reopened")
+
+
+def test_a_moderator_reopens_a_duplicate_and_the_asker_may_not(people):
+    from qa.services.handling import reopen_question
+    from qa.services.quality import close_question
+
+    original = make_question(people["asker"], title="醉驾的血液酒精标准？")
+    duplicate = make_question(people["asker"])
+    close_question(people["moderator"], duplicate, "duplicate", "与前一问题重复", duplicate_of=original.number)
+    with pytest.raises(PermissionDenied, match="因“.*”关闭"):
+        reopen_question(people["asker"], duplicate, "并不重复")
+
+    reopen_question(people["moderator"], duplicate, "经核实并不重复")
+
+    assert duplicate.status == "assigned" and duplicate.duplicate_of_id is None and duplicate.close_reason is None
+    event = db.session.execute(db.select(AuditEvent).filter_by(action="question.reopened")).scalar_one()
+    assert event.detail["close_reason"] == "duplicate" and event.detail["duplicate_of"] == original.number

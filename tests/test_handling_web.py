@@ -57,10 +57,12 @@ def test_api_transfer_decline_escalate_answer_with_assignee_and_due(client, peop
     ("decline", {"reason": "   "}, 422, "reason"),
     ("transfer", {"to": "moderator", "reason": "x"}, 422, "to"),
     ("transfer", {"to": "nobody", "reason": "x"}, 422, "to"),
+    ("transfer", {"to": "civil_only", "reason": "x"}, 422, "to"),
     ("escalate", {"reason": "x", "urgent": "yes"}, 422, "urgent"),
     ("claim", {}, 409, None),
 ])
 def test_api_errors_are_clear_and_change_nothing(client, people, token, action, body, status, field):
+    make_user("civil_only", "110100", roles=["expert"], specialities=["civil"])
     question = make_question(people["asker"])
     before = (question.assignee.username, question.due_at)
 
@@ -115,10 +117,18 @@ def test_question_page_shows_actions_to_the_responsible_expert_and_the_whole_tra
 
 def test_expert_transfers_on_the_page_and_errors_are_shown(client, auth, people):
     make_user("city2", "110100", roles=["expert"], specialities=["criminal"], name="周专家")
+    make_user("civil_only", "110100", roles=["expert"], specialities=["civil"], name="孙专家")
     question = make_question(people["asker"])
     auth.login("city_expert")
     page = client.get(f"/q/{question.number}").get_data(as_text=True)
     assert "转交其他专家" in page and "提请上级院" in page and "退回" in page
+    assert 'value="city2"' in page and 'value="civil_only"' not in page  # only experts covering the line offered
+
+    r = client.post(f"/q/{question.number}/transfer", data={"transfer-to": "civil_only", "transfer-reason": "民事部分较多"},
+                    follow_redirects=True)
+    assert "孙专家的专业领域不包括“刑事检察”" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert question.assignee.username == "city_expert"
 
     r = client.post(f"/q/{question.number}/transfer", data={"transfer-to": "city2", "transfer-reason": ""},
                     follow_redirects=True)
@@ -190,3 +200,27 @@ def test_escalation_to_a_deactivated_level_goes_to_its_admins(people):
     assert question.status == "pending"
     assert db.session.execute(db.select(Notification).filter_by(user_id=people["admin"].id, kind="unassigned")
                               ).scalars().first() is not None
+
+
+def test_the_asker_reopens_a_resolved_question_on_its_page(client, auth, people):
+    from qa.services.answers import post_answer
+    from qa.services.questions import accept_answer
+
+    question = make_question(people["asker"])
+    answer = post_answer(people["city_expert"], question, "依据《刑法》第一百三十三条之一。")
+    accept_answer(people["asker"], question, answer.id)
+    auth.login("asker")
+    assert "重新开启此问题" in client.get(f"/q/{question.number}").get_data(as_text=True)
+
+    r = client.post(f"/q/{question.number}/reopen", data={"reopen-reason": ""}, follow_redirects=True)
+    assert "请填写重新开启理由" in r.get_data(as_text=True)
+    r = client.post(f"/q/{question.number}/reopen", data={"reopen-reason": "新司法解释已施行"}, follow_redirects=True)
+
+    text = r.get_data(as_text=True)
+    assert "已重新开启" in text and "<strong>重新开启</strong>" in text and "新司法解释已施行" in text
+    assert "重新开启此问题" not in text
+    db.session.expire_all()
+    assert question.status == "assigned" and question.assignee.username == "city_expert"
+    auth.logout()
+    auth.login("city_expert")
+    assert client.post(f"/q/{question.number}/reopen", data={"reopen-reason": "x"}).status_code == 403

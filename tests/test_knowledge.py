@@ -243,3 +243,47 @@ def test_export_as_markdown_and_a_print_ready_page(canonicals, people, client, a
     assert 'class="batch-print"' in printed and "问题2：" in printed and "编者按" in printed
     draft = create_batch(admin, "草稿")
     assert client.get(f"/batches/{draft.id}").status_code == 404  # drafts are for admins only
+
+
+def test_a_correction_of_a_published_item_keeps_the_original_visible_as_superseded(canonicals, people, client, auth):
+    from qa.models import AuditEvent
+    from qa.services.batches import correct_item
+
+    admin = people["admin"]
+    batch = create_batch(admin, "醉驾专辑")
+    item = add_item(admin, batch, canonicals[0])
+    with pytest.raises(Conflict, match="草稿批次"):
+        correct_item(admin, item, answer_md="新", legal_basis="", note="x")
+    db.session.rollback()
+    publish_batch(admin, batch, accept_warnings=True)
+    original = item.answer_md
+    with pytest.raises(ValidationError, match="请填写勘误说明"):
+        correct_item(admin, item, answer_md="更正后的答复", legal_basis="", note=" ")
+    db.session.rollback()
+    with pytest.raises(ValidationError, match="无需勘误"):
+        correct_item(admin, item, answer_md=item.answer_md, legal_basis=item.legal_basis, note="无变化")
+    db.session.rollback()
+    with pytest.raises(PermissionDenied):
+        correct_item(people["moderator"], item, answer_md="x", legal_basis="", note="x")
+    db.session.rollback()
+
+    auth.login("admin")
+    r = client.post(f"/batch-items/{item.id}/correct", follow_redirects=True, data={
+        "answer_md": "血液酒精含量达到 80mg/100ml 以上的，构成危险驾驶罪（据 2023 年新司法解释更正）。",
+        "legal_basis": "《刑法》第一百三十三条之一", "note": "依据新司法解释更正量刑部分"})
+    text = r.get_data(as_text=True)
+    correct_item(admin, item, answer_md="第二次更正的文本。", legal_basis="《刑法》第一百三十三条之一", note="再次更正")
+
+    db.session.expire_all()
+    assert [c.version for c in item.corrections] == [1, 2] and item.answer_md == original
+    assert item.number == 1 and item.citation == "检答集萃第1批·问题1"  # numbering unchanged
+    assert "已发布「检答集萃第1批·问题1」的勘误" in text
+    page = client.get(f"/batches/{batch.id}").get_data(as_text=True)
+    assert "已勘误（第2次）" in page and "第二次更正的文本。" in page
+    assert "发布时的原文（已被更正）" in page and "勘误1的文本（已被更正）" in page and "80mg/100ml" in page
+    md = export_markdown(batch)
+    assert "第二次更正的文本。" in md and "（勘误1，" in md and "依据新司法解释更正量刑部分" in md
+    events = db.session.execute(db.select(AuditEvent).filter_by(action="batch.item_corrected")
+                                .order_by(AuditEvent.id)).scalars().all()
+    assert [e.detail["version"] for e in events] == [1, 2] and events[0].actor_id == admin.id
+    assert events[0].detail["citation"] == "检答集萃第1批·问题1"

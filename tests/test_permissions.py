@@ -28,6 +28,7 @@ POLICY: dict[str, set[str]] = {
     "auth.login": set(ROLES),
     "auth.logout": EVERYONE,
     "auth.profile": EVERYONE,
+    "auth.confirm": EVERYONE,  # re-enter the password (admins are sent here before sensitive actions)
     "auth.revoke_token": {"owner"},
     "questions.ask": EVERYONE,
     "questions.show": EVERYONE,
@@ -52,6 +53,7 @@ POLICY: dict[str, set[str]] = {
     "quality.resolve_flag": {"moderator", "admin"},
     "quality.revise_rating": {"moderator"},
     "quality.helpful": EVERYONE - {"expert"},
+    "quality.helpful_withdraw": EVERYONE - {"expert"},  # reached; without a vote: 409 (nothing to withdraw)
     "quality.flag": EVERYONE - {"expert"},
     "quality.hide": {"moderator", "admin"},
     "quality.unhide": {"moderator", "admin"},
@@ -71,6 +73,7 @@ POLICY: dict[str, set[str]] = {
     "knowledge.edit_batch": {"admin"},
     "knowledge.add_item": {"admin"},
     "knowledge.item": {"admin"},
+    "knowledge.correct_item": {"admin"},  # for a draft (as here) it leads to the item's edit page
     "knowledge.move_item": {"admin"},
     "knowledge.remove_item": {"admin"},
     "knowledge.deidentify_item": {"admin"},
@@ -92,6 +95,7 @@ POLICY: dict[str, set[str]] = {
     "experts.claimable": {"expert"},
     "experts.claim": {"expert"},
     "experts.transfer": {"expert"},
+    "experts.reopen": {"owner", "moderator", "admin"},  # the asker (window), moderators and admins
     "experts.decline": {"expert"},
     "experts.escalate": {"expert", "admin"},
     "experts.consult": {"expert", "admin"},

@@ -118,6 +118,26 @@ def test_helpful_votes_once_per_user_never_on_ones_own_answer(answered, people, 
     assert client.post(f"/answers/{answer.id}/helpful").status_code == 403
 
 
+def test_a_voter_withdraws_their_helpful_vote_and_the_count_follows(answered, people, client, auth):
+    question, answer = answered
+    vote_helpful(people["moderator"], answer)
+    auth.login("asker")
+    client.post(f"/answers/{answer.id}/helpful")
+    text = client.get(f"/q/{question.number}").get_data(as_text=True)
+    assert "有用 2" in text and "撤回" in text
+
+    r = client.post(f"/answers/{answer.id}/helpful/withdraw", follow_redirects=True)
+
+    text = r.get_data(as_text=True)
+    assert "已撤回" in text and "有用 1" in text and "您已标记“有用”" not in text
+    assert client.post(f"/answers/{answer.id}/helpful/withdraw").status_code == 409  # nothing left to withdraw
+    event = db.session.execute(db.select(AuditEvent).filter_by(action="answer.helpful_withdrawn")).scalar_one()
+    assert event.actor_id == people["asker"].id and event.detail["answer_id"] == answer.id
+    assert client.post(f"/answers/{answer.id}/helpful").status_code in (200, 302)  # may vote again
+    db.session.expire_all()
+    assert db.session.execute(db.select(func.count()).select_from(HelpfulVote)).scalar_one() == 2
+
+
 # Flags and the moderation queue ------------------------------------------------------------
 
 

@@ -45,6 +45,10 @@ def numbers(query, **kwargs) -> list[str]:
 
 @pytest.fixture
 def corpus(people):
+    return build_corpus(people)
+
+
+def build_corpus(people) -> dict:
     """Four answered threads and one unanswered, indexed."""
     threads = {
         "drunk": answered(people, "醉酒驾驶机动车的认定标准", "血液酒精含量达到80毫克构成危险驾驶罪吗？",
@@ -152,6 +156,75 @@ def test_check_reports_missing_extra_and_stale_and_repairs(app, people, corpus):
     assert check_index(repair=True).repaired
     assert check_index().ok
     assert numbers("幽灵文档") == []
+
+
+def test_check_finds_exactly_the_injected_drift_and_repairs_it(app, runner, people, corpus):
+    """R16: 10 documents deleted from the index and 10 stored versions altered: 20 discrepancies."""
+    for i in range(16):
+        answered(people, f"第{i}号漂移测试问题", f"漂移测试正文{i}", f"漂移测试答复{i}")
+    drain_outbox()
+    from whoosh import index as whoosh_index
+
+    from qa.search.index import load_documents
+
+    ids = sorted(int(f["id"]) for f in get_searcher(index_root()).all_stored_fields())
+    assert len(ids) == 20
+    writer = whoosh_index.open_dir(str(live_dir(index_root()))).writer()
+    for qid in ids[:10]:
+        writer.delete_by_term("id", str(qid))
+    for doc in load_documents(db.session, ids[10:]).values():
+        writer.update_document(**{**doc, "version": "drifted"})
+    writer.commit()
+    report = check_index(repair=False)
+    assert (report.missing, report.stale, report.extra) == (ids[:10], ids[10:], [])
+    result = runner.invoke(args=["search", "check"])
+    assert "缺失 10，多余 0，过期 10" in result.output and "已修复" in result.output, result.output
+    assert check_index().ok and len(numbers("漂移测试")) == 10  # 10 per page, all 16 back in the index
+
+
+def test_hidden_answers_are_neither_indexed_nor_quoted(app, client, auth, people, corpus):
+    from qa.services.quality import hide_answer, unhide_answer
+
+    theft = corpus["theft"]
+    secret = post_answer(theft.assignee, theft, "另可参照电信网络诈骗案件的处理意见。")
+    drain_outbox()
+    assert numbers("电信网络诈骗") == [theft.number]
+    hide_answer(people["moderator"], secret, "与问题无关")
+    assert db.session.execute(db.select(IndexTask).filter_by(question_id=theft.id)).first() is not None
+    drain_outbox()
+    assert numbers("电信网络诈骗") == []
+    auth.login("asker")
+    page = client.get("/search", query_string={"q": "多次盗窃"}).get_data(as_text=True)
+    assert theft.number in page and "电信网络诈骗" not in page  # nor in the snippet
+    unhide_answer(people["moderator"], secret, "恢复显示")
+    drain_outbox()
+    assert numbers("电信网络诈骗") == [theft.number]
+    civil = corpus["civil"]  # its only answer hidden: the thread leaves search
+    hide_answer(people["moderator"], civil.answers[0], "内容有误")
+    drain_outbox()
+    assert numbers("民事监督") == []
+    assert check_index().ok
+
+
+def test_many_matches_show_an_estimated_count(app, client, auth, people, monkeypatch):
+    from qa.search import query
+    from qa.services.archive import ThreadRecord, import_records
+
+    import_records([(i, ThreadRecord(ref=f"test:{i}", kind="archive", label="测试", title=f"盗窃案件第{i}问",
+                                     body=f"盗窃数额的认定{i}", category="criminal",
+                                     answers=[("盗窃数额按刑法第264条认定。", "专家", None)])) for i in range(80)])
+    drain_outbox()
+    exact = run_search("盗窃")  # more matches than the top hits scored: counted one by one
+    assert (exact.total, exact.total_is_estimate, len(exact.hits)) == (80, False, 10)
+    monkeypatch.setattr(query, "COUNT_EXACT_MAX", 20)  # as with thousands of matches
+    estimated = run_search("盗窃")
+    assert estimated.total_is_estimate and 20 <= estimated.total <= 160
+    auth.login("asker")
+    page = client.get("/search", query_string={"q": "盗窃"}).get_data(as_text=True)
+    assert f"共找到约 {estimated.total} 个问答" in page
+    _token, raw = create_api_token(people["asker"], people["asker"], "检索")
+    data = client.get("/api/v1/search", query_string={"q": "盗窃"}, headers={"Authorization": f"Bearer {raw}"}).get_json()
+    assert (data["total"], data["total_is_estimate"]) == (estimated.total, True)
 
 
 def test_search_rebuild_and_check_commands(app, runner, people, corpus):
@@ -270,6 +343,16 @@ def test_canonical_filter_status_dates_and_sorting(app, people, corpus):
     assert sorted(newest) == sorted(t.number for k, t in corpus.items() if k != "open")
 
 
+def test_a_pasted_title_finds_its_own_thread_first(app, people, corpus):
+    other = answered(people, "商品房实际销售价格高于备案价格的，购房者能否要求退差价",
+                     "商品房实际销售价格高于备案价格，房屋买卖合同签订后购房者发现价格高于备案价格。" * 3,
+                     "房屋买卖合同中的价格条款与备案价格不一致的，按合同约定处理。", category="civil")
+    own = answered(people, "商品房实际销售价格高于备案价格的，房屋买卖合同是否有效",
+                   "请问此种情形合同效力如何？", "备案价格属于行政管理措施，不影响合同效力。", category="civil")
+    drain_outbox()
+    assert numbers("商品房实际销售价格高于备案价格的，房屋买卖合同是否有效") == [own.number, other.number]
+
+
 def test_highlights_are_escaped(app, people):
     question = answered(people, "<script>alert(1)</script>认罪认罚具结书", "<b>具结书</b>的效力如何？",
                         "具结书 <img src=x onerror=alert(1)>")
@@ -286,6 +369,8 @@ def test_over_long_queries_are_rejected(app, client, auth, people):
         run_search("醉驾" * 200)
     auth.login("asker")
     response = client.get("/search", query_string={"q": "醉驾" * 200})
+    assert response.status_code == 400 and "检索词过长" in response.get_data(as_text=True)
+    response = client.get("/search", query_string={"q": "醉" * 20_000})  # R13: refused before parsing
     assert response.status_code == 400 and "检索词过长" in response.get_data(as_text=True)
 
 

@@ -54,12 +54,21 @@ def index_status() -> dict | None:
         from qa.search.index import CURRENT, get_searcher, index_root
     except ImportError:
         return None
+    from qa.search.index import SearchUnavailable
+
     root = index_root()
-    status: dict = {"documents": None, "pending": pending_count(), "built_at": None, "rebuild": None}
+    status: dict = {"documents": None, "pending": pending_count(), "built_at": None, "rebuild": None,
+                    "error": None, "lag": None, "failed": 0, "last_error": None}
     try:
-        status["documents"] = get_searcher(root).doc_count()
-    except Exception:  # no index yet, or unreadable: the page says so, `search rebuild` repairs
-        status["documents"] = None
+        from qa.search import sql_backend
+
+        status["documents"] = (sql_backend.document_count() if sql_backend.enabled()
+                               else get_searcher(root).doc_count())
+    except SearchUnavailable as error:  # lost or damaged: the page says so, `search rebuild` repairs
+        status["error"] = str(error)
+    except Exception as error:  # unreadable for another reason
+        status["error"] = f"检索索引无法读取：{error}"
+    status.update(_backlog())
     live = root / CURRENT
     if live.exists():
         status["built_at"] = datetime.fromtimestamp((root / os.readlink(live)).stat().st_mtime, UTC)
@@ -73,3 +82,22 @@ def index_status() -> dict | None:
     except (OSError, ValueError, KeyError):
         pass
     return status
+
+
+def _backlog() -> dict:
+    """How far the index lags (the oldest waiting task) and the last write failure (disk full,
+    read-only, index lost), read from the outbox so every process sees what the writer hit."""
+    from sqlalchemy import func, select
+
+    from qa.extensions import db
+    from qa.models import IndexTask
+    from qa.models.types import utcnow
+
+    oldest = db.session.scalar(select(func.min(IndexTask.created_at)))
+    failed = db.session.scalar(select(func.count(IndexTask.id)).where(IndexTask.attempts > 0)) or 0
+    last_error = None
+    if failed:
+        last_error = db.session.scalar(select(IndexTask.last_error).where(IndexTask.attempts > 0)
+                                       .order_by(IndexTask.id).limit(1))
+    lag = round((utcnow() - oldest).total_seconds()) if oldest is not None else None
+    return {"lag": lag, "failed": failed, "last_error": last_error}

@@ -12,7 +12,7 @@ from qa.extensions import db
 from qa.forms import AssignForm, ConfirmForm, UserForm, attach_error, choices
 from qa.main.views import question_list_options
 from qa.models import Category, Procuratorate, Question, User, UserRole
-from qa.permissions import ASSIGNABLE_ROLES, ROLE_NAMES, Permission, can
+from qa.permissions import ASSIGNABLE_ROLES, ROLE_NAMES, Permission, can, can_manage_org
 from qa.services import accounts
 from qa.services.orgs import subtree_ids
 from qa.services.questions import assign_manually
@@ -49,7 +49,8 @@ def index():
 def users():
     q = (request.args.get("q") or "").strip()[:50]
     role = request.args.get("role") or None
-    stmt = db.select(User).options(selectinload(User.org)).order_by(User.id)
+    stmt = (db.select(User).where(User.org_id.in_(subtree_ids(current_user.org)))  # own procuratorate and below
+            .options(selectinload(User.org)).order_by(User.id))
     if q:
         like = f"%{q}%"
         stmt = stmt.join(Procuratorate, Procuratorate.id == User.org_id).where(
@@ -89,6 +90,8 @@ def new_user():
 @bp.route("/users/<username>", methods=["GET", "POST"])
 def edit_user(username: str):
     user = db.first_or_404(db.select(User).filter_by(username=username))
+    if not can_manage_org(current_user, user.org):
+        abort(403)
     form = UserForm(obj=user if request.method == "GET" else None)
     _fill_choices(form)
     if request.method == "GET":

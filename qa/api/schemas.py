@@ -11,6 +11,7 @@ from qa.timeutil import to_china
 from qa.trail import trail_label
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+INT_MAX = 2**31 - 1  # the database's integer columns: larger ids cannot exist (and would overflow)
 MISSING = object()
 
 
@@ -53,6 +54,8 @@ def int_field(data: dict, field: str, label: str) -> int:
         raise ValidationError(field, f"请填写{label}。")
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(field, f"{label}须为整数。")
+    if not -INT_MAX - 1 <= value <= INT_MAX:
+        raise ValidationError(field, f"{label}超出范围。")
     return value
 
 

@@ -5,10 +5,11 @@ from flask import g, jsonify, request
 
 from qa.api.views import bp
 from qa.errors import ServiceError, ValidationError
-from qa.search import Filters, SearchUnavailable, run_search, similar_questions
+from qa.search import UNAVAILABLE, Filters, SearchUnavailable, run_search, similar_questions
 from qa.search.query import category_code
 
 PER_PAGE = 10
+SIMILAR_TEXT_MAX = 2000
 
 
 class Unavailable(ServiceError):
@@ -52,17 +53,18 @@ def search():
         results = run_search(request.args.get("q", ""), filters, page=int(page), per_page=PER_PAGE,
                              user=g.api_user)
     except SearchUnavailable:
-        raise Unavailable("检索服务暂时不可用，请稍后再试。") from None
-    return jsonify({"total": results.total, "page": results.page, "hits": [_hit_json(h) for h in results.hits]})
+        raise Unavailable(UNAVAILABLE) from None
+    return jsonify({"total": results.total, "total_is_estimate": results.total_is_estimate, "page": results.page,
+                    "hits": [_hit_json(h) for h in results.hits]})
 
 
 @bp.get("/similar")
 def similar():
     text = request.args.get("text", "")
-    if len(text) > 2000:
-        raise ValidationError("text", "text 最多 2000 个字。")
+    if len(text) > SIMILAR_TEXT_MAX:
+        raise ValidationError("text", f"text 最多 {SIMILAR_TEXT_MAX} 个字。")
     try:
         hits = similar_questions(text, limit=5, user=g.api_user)
     except SearchUnavailable:
-        raise Unavailable("检索服务暂时不可用，请稍后再试。") from None
+        raise Unavailable(UNAVAILABLE) from None
     return jsonify({"hits": [_hit_json(h, snippet=False) for h in hits]})

@@ -20,9 +20,11 @@ from qa.api.schemas import (
 from qa.errors import ServiceError, ValidationError
 from qa.extensions import db
 from qa.models import OPEN_STATUSES, RATING_CRITERIA, Answer, Assignment, AuditEvent, Category, Question
+from qa.permissions import can_moderate
 from qa.services import answers as answer_service
 from qa.services import questions as question_service
 from qa.services.accounts import user_for_token
+from qa.trail import TRAIL_LABELS
 
 bp = Blueprint("api", __name__)
 
@@ -35,13 +37,26 @@ class Unauthorized(ServiceError):
 # Authentication and errors -----------------------------------------------------------------
 
 
+def _bearer_token() -> str:
+    scheme, _, raw = request.headers.get("Authorization", "").strip().partition(" ")
+    return raw.strip() if scheme.lower() == "bearer" else ""
+
+
+def bearer_user():
+    """The owner of this request's bearer token, or None; looked up once per request (the
+    per-user rate limit asks before the blueprint authenticates)."""
+    if "qa.api_user" not in request.environ:
+        raw = _bearer_token()
+        request.environ["qa.api_user"] = user_for_token(raw) if raw else None
+    return request.environ["qa.api_user"]
+
+
 @bp.before_request
 def authenticate():
     """Every call needs `Authorization: Bearer <token>`; session cookies are never looked at."""
-    scheme, _, raw = request.headers.get("Authorization", "").strip().partition(" ")
-    if scheme.lower() != "bearer" or not raw.strip():
+    if not _bearer_token():
         raise Unauthorized("缺少访问令牌：请在 Authorization 请求头中提供 Bearer 令牌。")
-    user = user_for_token(raw.strip())
+    user = bearer_user()
     if user is None:
         raise Unauthorized("访问令牌无效或已撤销，或账号已停用。")
     g.api_user = user
@@ -75,7 +90,8 @@ def categories():
 
 
 # The service names the declarations by their keyword; the API by their place in the body.
-_ASK_FIELDS = {"law_not_facts": "declarations.law_not_facts", "not_classified": "declarations.not_classified"}
+_ASK_FIELDS = {"law_not_facts": "declarations.law_not_facts", "not_classified": "declarations.not_classified",
+               "submission_key": "Idempotency-Key"}
 
 
 @bp.post("/questions")
@@ -93,6 +109,7 @@ def ask():
         question = question_service.ask_question(
             g.api_user, title=title, body=body, category=category, tags=tags, case_deadline=case_deadline,
             law_not_facts=law_not_facts, not_classified=not_classified,
+            submission_key=request.headers.get("Idempotency-Key"),
         )
     except ValidationError as error:
         error.field = _ASK_FIELDS.get(error.field, error.field)
@@ -107,15 +124,16 @@ def ask():
 @bp.get("/questions/<number>")
 def question(number: str):
     q = question_service.get_question(number)
-    answers = db.session.execute(
-        db.select(Answer).filter_by(question_id=q.id).order_by(Answer.id)
-        .options(selectinload(Answer.author), selectinload(Answer.ratings), selectinload(Answer.canonical))
-    ).scalars().all()
+    answers = db.select(Answer).filter_by(question_id=q.id).order_by(Answer.id).options(
+        selectinload(Answer.author), selectinload(Answer.ratings), selectinload(Answer.canonical))
+    if not can_moderate(g.api_user):  # as on the page: hidden answers only for moderators and admins
+        answers = answers.where(Answer.hidden_at.is_(None))
+    # The handling trail as on the page: who voted or flagged stays in the audit log.
     trail = db.session.execute(
-        db.select(AuditEvent).filter_by(question_id=q.id).order_by(AuditEvent.id)
-        .options(selectinload(AuditEvent.actor), selectinload(AuditEvent.actor_org))
+        db.select(AuditEvent).filter_by(question_id=q.id).where(AuditEvent.action.in_(TRAIL_LABELS))
+        .order_by(AuditEvent.id).options(selectinload(AuditEvent.actor), selectinload(AuditEvent.actor_org))
     ).scalars().all()
-    return jsonify(question_json(q, answers, trail, _question_url(q.number)))
+    return jsonify(question_json(q, db.session.execute(answers).scalars().all(), trail, _question_url(q.number)))
 
 
 @bp.post("/questions/<number>/answers")
@@ -123,11 +141,11 @@ def answer(number: str):
     q = question_service.get_question(number)
     data = json_object(request)
     body = string_field(data, "body", "答复内容")
-    posted = answer_service.post_answer(g.api_user, q, body)
+    posted = answer_service.post_answer(g.api_user, q, body, request.headers.get("Idempotency-Key"))
     return jsonify({"id": posted.id}), 201
 
 
-@bp.post("/answers/<int:answer_id>/ratings")
+@bp.post("/answers/<int(max=2147483647):answer_id>/ratings")
 def rate(answer_id: int):
     target = answer_service.get_answer(answer_id)
     data = json_object(request)
@@ -146,7 +164,7 @@ def accept(number: str):
     return jsonify({"number": q.number, "status": q.status, "accepted_answer_id": q.accepted_answer_id})
 
 
-@bp.post("/answers/<int:answer_id>/canonical")
+@bp.post("/answers/<int(max=2147483647):answer_id>/canonical")
 def canonical(answer_id: int):
     target = answer_service.get_answer(answer_id)
     data = json_object(request, allow_empty=True)

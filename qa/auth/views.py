@@ -6,10 +6,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, logout_user
 
-from qa.auth.sessions import start_session
+from qa.auth.sessions import mark_confirmed, start_session
 from qa.errors import ServiceError
 from qa.extensions import db
-from qa.forms import LoginForm, PasswordChangeForm, RevokeTokenForm, TokenForm, attach_error
+from qa.forms import LoginForm, PasswordChangeForm, PasswordConfirmForm, RevokeTokenForm, TokenForm, attach_error
 from qa.models import ApiToken
 from qa.services import accounts
 
@@ -42,6 +42,26 @@ def login():
         form.form_errors.append("用户名或密码错误，或账号已停用。")
         status = 401
     return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/auth/confirm", methods=["GET", "POST"])
+@login_required
+def confirm():
+    """Enter the password again before an admin action (throttled like log-in, per account)."""
+    form = PasswordConfirmForm()
+    status = 200
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if accounts.verify_password(user, form.password.data):
+            mark_confirmed()
+            accounts.record_confirmation(user)
+            flash("已确认身份，请继续操作。", "success")
+            return redirect(safe_next(request.args.get("next")))
+        form.password.errors = ["密码不正确。"]
+        status = 401
+    elif form.is_submitted():
+        status = 422
+    return render_template("auth/confirm.html", form=form), status
 
 
 @bp.route("/logout", methods=["POST"])

@@ -20,14 +20,23 @@ from qa.experts.forms import (
 from qa.extensions import db
 from qa.forms import ConfirmForm, attach_error, choices, form_error
 from qa.main.views import question_list_options
-from qa.models import Category, ExpertProfile, Notification, Procuratorate, Question, User, UserRole
-from qa.permissions import Permission, permission_required
+from qa.models import (
+    Category,
+    ExpertProfile,
+    ExpertSpeciality,
+    Notification,
+    Procuratorate,
+    Question,
+    User,
+    UserRole,
+)
+from qa.permissions import Permission, can_moderate, permission_required
 from qa.services import experts as expert_service
 from qa.services import follows, handling, mail
 from qa.services.notifications import mark_read
 from qa.services.orgs import subtree_ids
 from qa.services.questions import get_question
-from qa.services.routing import pool_orgs
+from qa.services.routing import covering_codes, pool_orgs
 from qa.timeutil import china_today
 
 bp = Blueprint("experts", __name__)
@@ -89,6 +98,7 @@ def case_deadline_near(question: Question) -> bool:
 def handling_helpers():
     return {"can_handle": handling.can_handle, "can_decline": handling.can_decline, "can_escalate": handling.can_escalate,
             "can_claim": handling.can_claim, "can_add_consultant": handling.can_add_consultant,
+            "can_reopen": handling.can_reopen,
             "is_following": follows.is_following,
             "handling_forms": handling_forms, "transfer_candidates": transfer_candidates}
 
@@ -96,7 +106,8 @@ def handling_helpers():
 def handling_forms() -> dict:
     return {"transfer": TransferForm(prefix="transfer"), "decline": ReasonForm(prefix="decline"),
             "escalate": EscalateForm(prefix="escalate"), "consult": ConsultantForm(prefix="consult"),
-            "follow": FollowForm(prefix="follow"), "claim": ConfirmForm(prefix="claim")}
+            "follow": FollowForm(prefix="follow"), "claim": ConfirmForm(prefix="claim"),
+            "reopen": ReasonForm(prefix="reopen")}
 
 
 # Handling actions on a question ------------------------------------------------------------
@@ -142,6 +153,17 @@ def escalate(number: str):
     return _act(question, form,
                 lambda: handling.escalate_question(me, question, form.reason.data, urgent=bool(form.urgent.data)),
                 f"问题 {question.number} 已提请上级院办理。")
+
+
+@bp.route("/q/<number>/reopen", methods=["POST"])
+def reopen(number: str):
+    question = _question(number)
+    me = _me()
+    if not (can_moderate(me) or question.asker_id == me.id):  # the rest (state, window) is the service's
+        abort(403)
+    form = ReasonForm(prefix="reopen")
+    return _act(question, form, lambda: handling.reopen_question(me, question, form.reason.data),
+                f"问题 {question.number} 已重新开启。")
 
 
 @bp.route("/q/<number>/consultants", methods=["POST"])
@@ -300,11 +322,14 @@ def notification_read(notification_id: int):
 
 
 def transfer_candidates(question: Question) -> list[User]:
-    """Experts a question may be handed to: active experts of the pool procuratorates (for a datalist)."""
+    """Experts a question may be handed to (for a datalist): active experts of the pool
+    procuratorates whose specialities cover the question's business line."""
     return list(db.session.execute(
         db.select(User).join(UserRole, (UserRole.user_id == User.id) & (UserRole.role == "expert"))
         .join(Procuratorate, Procuratorate.id == User.org_id)
         .where(User.active.is_(True), User.org_id.in_([o.id for o in pool_orgs(question.org)]),
-               User.id != question.asker_id)
+               User.id != question.asker_id,
+               db.exists().where(ExpertSpeciality.user_id == User.id,
+                                 ExpertSpeciality.category_code.in_(covering_codes(question.category))))
         .order_by(Procuratorate.level.desc(), User.id).limit(200)
     ).scalars())

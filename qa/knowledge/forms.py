@@ -58,6 +58,13 @@ class ItemForm(BaseForm):
     submit = SubmitField("保存")
 
 
+class CorrectionForm(BaseForm):
+    answer_md = TextAreaField("更正后的答复")
+    legal_basis = TextAreaField("更正后的法律依据")
+    note = TextAreaField("勘误说明（更正了什么、为什么）")
+    submit = SubmitField("发布勘误")
+
+
 class PublishForm(BaseForm):
     accept_warnings = BooleanField("已逐条核对，上述提示不涉及真实个人信息")
     submit = SubmitField("发布")

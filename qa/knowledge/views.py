@@ -12,13 +12,14 @@ from qa.forms import ConfirmForm, attach_error, choices
 from qa.knowledge.forms import (
     AddItemForm,
     BatchForm,
+    CorrectionForm,
     CurateForm,
     EditCanonicalForm,
     ItemForm,
     PublishForm,
     StatusForm,
 )
-from qa.models import Batch, CanonicalAnswer
+from qa.models import Batch, BatchItem, CanonicalAnswer
 from qa.permissions import Permission, can, can_curate
 from qa.questions.views import category_choices, load_thread
 from qa.services import batches as batch_service
@@ -292,6 +293,26 @@ def deidentify_item(item_id: int):
     count = batch_service.deidentify_item(_me(), item)
     flash(f"已替换提问人姓名和单位 {count} 处。请再核对其余提示。", "success")
     return redirect(url_for("knowledge.batch", batch_id=item.batch_id, _anchor=f"item-{item.id}"))
+
+
+@bp.route("/batch-items/<int:item_id>/correct", methods=["GET", "POST"])
+def correct_item(item_id: int):
+    """勘误 of a published item: the published text stays visible as superseded."""
+    _require_curator()
+    item = db.get_or_404(BatchItem, item_id)
+    if not item.batch.is_published:
+        flash("草稿批次的条目请直接编辑，发布后才需要勘误。", "info")
+        return redirect(url_for("knowledge.item", item_id=item.id))
+    form = CorrectionForm(data={"answer_md": item.current_answer_md, "legal_basis": item.current_legal_basis}) \
+        if request.method == "GET" else CorrectionForm()
+    status = 200
+    if form.is_submitted():
+        status = _submit(form, lambda: batch_service.correct_item(
+            _me(), item, answer_md=form.answer_md.data, legal_basis=form.legal_basis.data, note=form.note.data))
+        if status is None:
+            flash(f"已发布「{item.citation}」的勘误。", "success")
+            return redirect(url_for("knowledge.batch", batch_id=item.batch_id, _anchor=f"item-{item.id}"))
+    return render_template("knowledge/correct.html", form=form, item=item), status
 
 
 @bp.route("/batches/<int:batch_id>/publish", methods=["POST"])

@@ -61,7 +61,7 @@ def notifications():
     pagination = db.paginate(
         db.select(Notification).filter_by(user_id=current_user.id).order_by(Notification.id.desc())
         .options(selectinload(Notification.question)),
-        page=max(page, 1), per_page=30, max_per_page=100, error_out=False,
+        page=min(max(page, 1), 10_000), per_page=30, max_per_page=100, error_out=False,
     )
     return render_template("main/notifications.html", pagination=pagination, form=ConfirmForm())
 

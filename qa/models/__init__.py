@@ -22,7 +22,7 @@ from qa.models.experts import (
     ExpertTag,
     Follow,
 )
-from qa.models.knowledge import BATCH_STATUSES, Batch, BatchItem, CanonicalSource
+from qa.models.knowledge import BATCH_STATUSES, Batch, BatchCorrection, BatchItem, CanonicalSource
 from qa.models.laws import Law, LawArticle
 from qa.models.mail import EMAIL_MODES, MailOutbox, NotificationPreference
 from qa.models.orgs import LEVEL_NAMES, Procuratorate
@@ -62,6 +62,6 @@ __all__ = [
     "Citation", "Law", "LawArticle", "SearchTerm", "ThreadSource",
     # quality, revisions, knowledge base and batches (issue 5)
     "AUTHORITY_TIERS", "BATCH_STATUSES", "CANONICAL_STATUSES", "CLOSE_REASONS", "FLAG_KINDS", "FLAG_STATUSES",
-    "REVISION_KINDS", "AnswerFlag", "Batch", "BatchItem", "CanonicalSource", "HelpfulVote", "RatingRevision",
+    "REVISION_KINDS", "AnswerFlag", "Batch", "BatchCorrection", "BatchItem", "CanonicalSource", "HelpfulVote", "RatingRevision",
     "Revision",
 ]

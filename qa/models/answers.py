@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from qa.extensions import db
@@ -26,6 +26,7 @@ CANONICAL_STATUSES = {"in_force": "现行有效", "superseded": "已被替代", 
 
 class Answer(db.Model):
     __tablename__ = "answer"
+    __table_args__ = (Index("uq_answer_author_submission", "author_id", "submission_key", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"), index=True)
@@ -33,6 +34,7 @@ class Answer(db.Model):
     author_org_id: Mapped[int] = mapped_column(ForeignKey("procuratorate.id"))
     body_md: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
+    submission_key: Mapped[str | None] = mapped_column(String(64))  # the expert's one-time form/API key
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Never deleted: hidden with a reason (moderators still see it).

@@ -33,9 +33,16 @@ POSTGRESQL_TRIGGERS = [
     "CREATE TRIGGER audit_event_append_only BEFORE UPDATE OR DELETE ON audit_event "
     "FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()",
 ]
+# TRUNCATE fires no row triggers: a statement-level trigger refuses it (also a TRUNCATE ... CASCADE
+# from a table the log refers to). PostgreSQL only: SQLite has no TRUNCATE. Created by migration
+# 0002_audit_truncate_guard and, after db.create_all(), by the listener below.
+POSTGRESQL_TRUNCATE_GUARD = [
+    "CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_event_append_only()",
+]
 for _sql in SQLITE_TRIGGERS:
     event.listen(TABLE, "after_create", DDL(_sql).execute_if(dialect="sqlite"))
-for _sql in POSTGRESQL_TRIGGERS:
+for _sql in POSTGRESQL_TRIGGERS + POSTGRESQL_TRUNCATE_GUARD:
     event.listen(TABLE, "after_create", DDL(_sql).execute_if(dialect="postgresql"))
 
 

@@ -86,6 +86,19 @@ class DeadlineReminder(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class PendingReminder(db.Model):
+    """What the deadline sweep already told the admins about a question nobody could take (pending):
+    its answer nears or passed the date promised at asking. Once per question and kind, for life."""
+
+    __tablename__ = "pending_reminder"
+    __table_args__ = (UniqueConstraint("question_id", "kind", name="uq_pending_reminder_question_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # before:3d, before:1d, overdue
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Follow(db.Model):
     """关注: a user is told of new answers and canonical answers on a question or a business line."""
 

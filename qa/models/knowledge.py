@@ -74,6 +74,22 @@ class BatchItem(db.Model):
 
     batch: Mapped[Batch] = relationship(back_populates="items")
     canonical: Mapped[CanonicalAnswer] = relationship()  # noqa: F821 - qa.models.answers
+    # 勘误: after publishing, the item's own texts stay as published; corrections supersede them.
+    corrections: Mapped[list[BatchCorrection]] = relationship(back_populates="item", order_by="BatchCorrection.version",
+                                                              cascade="all, delete-orphan")
+
+    @property
+    def current(self) -> BatchCorrection | None:
+        """The correction in force (the latest), or None when the published text stands."""
+        return self.corrections[-1] if self.corrections else None
+
+    @property
+    def current_answer_md(self) -> str:
+        return self.current.answer_md if self.current else self.answer_md
+
+    @property
+    def current_legal_basis(self) -> str:
+        return self.current.legal_basis if self.current else self.legal_basis
 
     @property
     def citation(self) -> str:
@@ -81,3 +97,23 @@ class BatchItem(db.Model):
         if self.batch.number is None or self.number is None:
             return ""
         return f"检答集萃第{self.batch.number}批·问题{self.number}"
+
+
+class BatchCorrection(db.Model):
+    """A correction (勘误) of a published item, version 1, 2 …: the answer and legal basis as corrected,
+    with the editor's note. The published text and earlier corrections stay readable as superseded."""
+
+    __tablename__ = "batch_correction"
+    __table_args__ = (UniqueConstraint("item_id", "version", name="uq_batch_correction_item_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("batch_item.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int]
+    answer_md: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    item: Mapped[BatchItem] = relationship(back_populates="corrections")
+    created_by: Mapped[User] = relationship()

@@ -58,6 +58,8 @@ class Question(db.Model):
     __table_args__ = (
         UniqueConstraint("org_id", "year", "seq", name="uq_question_org_year_seq"),
         Index("ix_question_status_created", "status", "created_at"),
+        # A retried or double-clicked submission carries the same key and finds this row (no duplicate).
+        Index("uq_question_asker_submission", "asker_id", "submission_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -70,6 +72,7 @@ class Question(db.Model):
     title: Mapped[str] = mapped_column(String(120))
     body_md: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
+    submission_key: Mapped[str | None] = mapped_column(String(64))  # the asker's one-time form/API key
     status: Mapped[str] = mapped_column(String(16), default="pending")
     case_deadline: Mapped[date | None]
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

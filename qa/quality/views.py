@@ -78,7 +78,8 @@ def moderation():
     if not can_moderate(user):
         abort(403)
     category = request.args.get("category") or None
-    level = request.args.get("level", type=int) or None
+    level = request.args.get("level", type=int)
+    level = level if level in LEVEL_NAMES else None
     pagination = None
     if can(user, Permission.RATE):
         page = min(max(request.args.get("page", 1, type=int), 1), 10_000)
@@ -131,6 +132,15 @@ def helpful(answer_id: int):
     ConfirmForm()  # CSRF is checked by CSRFProtect for every POST
     quality.vote_helpful(_me(), answer)
     flash("感谢您的反馈：已标记该答复“有用”。", "success")
+    return _back(answer)
+
+
+@bp.route("/answers/<int:answer_id>/helpful/withdraw", methods=["POST"])
+def helpful_withdraw(answer_id: int):
+    answer = load_answer(answer_id)
+    ConfirmForm()  # CSRF is checked by CSRFProtect for every POST
+    quality.withdraw_helpful(_me(), answer)
+    flash("已撤回您对该答复的“有用”标记。", "success")
     return _back(answer)
 
 

@@ -33,6 +33,7 @@ from qa.models import (
 from qa.permissions import Permission, can, can_answer, can_curate, can_rate, can_supplement, permission_required
 from qa.services import answers as answer_service
 from qa.services import questions as question_service
+from qa.trail import TRAIL_LABELS
 
 bp = Blueprint("questions", __name__)
 
@@ -73,6 +74,7 @@ def ask():
                     _me(), title=form.title.data, body=form.body.data, category=form.category.data,
                     tags=form.tags.data, case_deadline=form.case_deadline.data,
                     law_not_facts=form.law_not_facts.data, not_classified=form.not_classified.data,
+                    submission_key=form.submission_key.data or None,
                 )
             except ServiceError as error:
                 db.session.rollback()
@@ -110,7 +112,8 @@ def ordered_answers(question: Question) -> list[Answer]:
 def render_thread(question: Question, status: int = 200, **forms):
     user = _me()
     trail = db.session.execute(
-        db.select(AuditEvent).filter_by(question_id=question.id).order_by(AuditEvent.id)
+        db.select(AuditEvent).filter_by(question_id=question.id).where(AuditEvent.action.in_(TRAIL_LABELS))
+        .order_by(AuditEvent.id)
         .options(selectinload(AuditEvent.actor), selectinload(AuditEvent.actor_org))
     ).scalars().all()
     my_ratings = set(db.session.execute(
@@ -168,7 +171,8 @@ def answer(number: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        posted = answer_service.post_answer(_me(), question, form.body.data)
+        posted = answer_service.post_answer(_me(), question, form.body.data,
+                                              form.submission_key.data or None)
     except ServiceError as error:
         return render_thread(question, form_error(form, error), answer_form=form)
     flash(f"已答复问题 {question.number}，提问人已收到通知。", "success")

@@ -10,14 +10,14 @@ import logging
 from flask import Flask, request
 
 from qa.extensions import db
-from qa.search.index import SearchUnavailable
+from qa.search.index import UNAVAILABLE, SearchUnavailable
 from qa.search.query import Filters, SearchResults, run_search, similar_questions
 from qa.search.worker import CheckReport, check_index, drain_outbox, pending_count, rebuild_index
 
 log = logging.getLogger("qa.search")
 
 __all__ = [
-    "CheckReport", "Filters", "SearchResults", "SearchUnavailable", "check_index", "drain_outbox", "init_app",
+    "UNAVAILABLE", "CheckReport", "Filters", "SearchResults", "SearchUnavailable", "check_index", "drain_outbox", "init_app",
     "pending_count", "rebuild_index", "run_search", "similar_questions",
 ]
 
@@ -43,6 +43,8 @@ def init_app(app: Flask) -> None:
             session.rollback()  # end the request's read transaction (a stale SQLite snapshot)
         try:
             drain_outbox(app)
+        except (OSError, SearchUnavailable):  # disk full, read-only, index lost: logged by the drain
+            pass  # the tasks stay in the outbox; the worker, the next write or `search rebuild` retries
         except Exception:  # the tasks stay in the outbox; the next write or `search check` retries
             log.exception("search: draining the outbox after a write failed")
         return response

@@ -6,6 +6,8 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
+from qa.search.index import SearchUnavailable
+
 THREADS_REBUILD_THRESHOLD = 20_000  # imports larger than this index by a rebuild (bulk, parallel)
 
 
@@ -34,7 +36,10 @@ def register(app: Flask) -> None:
         from qa.search.worker import run_worker
 
         click.echo("检索索引写入进程已启动（Ctrl+C 停止）。" if not once else "处理待索引任务……")
-        run_worker(current_app._get_current_object(), interval=interval, once=once)
+        try:
+            run_worker(current_app._get_current_object(), interval=interval, once=once)
+        except (OSError, SearchUnavailable) as error:
+            raise click.ClickException(f"写入检索索引失败：{error}（待索引任务保留在队列中）。") from None
 
     @search_group.command("rebuild")
     @click.option("--procs", default=2, show_default=True, help="Analysis processes.")
@@ -66,8 +71,11 @@ def register(app: Flask) -> None:
 
         with _session() as session:
             total = len(searchable_ids(session))
-        with click.progressbar(length=total, label="核对检索索引") as bar:
-            report = check_index(repair=repair, progress=bar.update)
+        try:
+            with click.progressbar(length=total, label="核对检索索引") as bar:
+                report = check_index(repair=repair, progress=bar.update)
+        except SearchUnavailable as error:
+            raise click.ClickException(str(error)) from None
         click.echo(f"数据库应索引 {report.expected} 个，索引中 {report.indexed} 个；"
                    f"缺失 {len(report.missing)}，多余 {len(report.extra)}，过期 {len(report.stale)}。")
         if report.ok:
@@ -80,10 +88,16 @@ def register(app: Flask) -> None:
     @search_group.command("status")
     def status():
         """Pending outbox tasks and the index size."""
-        from qa.search import pending_count
+        from qa.search import pending_count, sql_backend
         from qa.search.index import get_searcher, index_root
 
-        searcher = get_searcher(index_root())
+        if sql_backend.enabled():
+            click.echo(f"索引文档 {sql_backend.document_count()} 个（SQL 检索）；待索引任务 {pending_count()} 个。")
+            return
+        try:
+            searcher = get_searcher(index_root())
+        except SearchUnavailable as error:
+            raise click.ClickException(f"{error} 待索引任务 {pending_count()} 个。") from None
         click.echo(f"索引文档 {searcher.doc_count()} 个；待索引任务 {pending_count()} 个。")
 
     import_group = app.cli.commands.get("import")

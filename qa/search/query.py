@@ -15,9 +15,10 @@ from whoosh import query as Q
 from qa.errors import ValidationError
 from qa.extensions import db
 from qa.models import CATEGORIES, STATUS_NAMES, Answer, Question
+from qa.search import sql_backend
 from qa.search.analysis import STOPWORDS, expansions, main_words, segment
 from qa.search.citations import parse_statute, statute_key
-from qa.search.index import get_searcher, index_root, is_searchable, thread_text
+from qa.search.index import get_searcher, index_root, is_searchable, thread_text, visible_answers
 from qa.services.search_terms import sync_admin_entries
 from qa.timeutil import CHINA
 
@@ -34,11 +35,14 @@ SORTS = {"relevance": "相关度", "newest": "最新", "quality": "质量评分"
 RERANK = 50  # the top hits re-ranked by canonical status and quality
 TITLE_BOOST = 0.25  # the title is in content too: a light extra weight (chosen by bench/search_quality.py)
 EXPANSION_BOOST = 0.6
+TITLE_PHRASE_BOOST = 2.0  # the whole short query, in order, in a title (chosen by bench/search_quality.py)
+TITLE_PHRASE_MAX = 40  # characters: longer queries are descriptions, not titles
 MAX_TERMS = 32  # query terms kept (highest idf first): bounds the work of long, chatty queries
 CN_QUOTE_PHRASES_MAX = 40  # “…” marks a phrase only in short queries
 USE_SYNONYMS = True  # the benchmark switches these off to measure what they bring
 USE_RERANK = True
 COMMON_DF = 0.5  # terms in more than this share of documents are dropped when rarer ones exist
+COUNT_EXACT_MAX = 1000  # matches counted one by one for the result count; beyond, an estimate (约 N)
 
 
 @dataclass
@@ -160,10 +164,14 @@ def _text_query(searcher, text: str) -> tuple[Q.Query | None, list[str]]:
     parts = [_term_query(t) for t in chosen] + [_term_query(t, EXPANSION_BOOST) for t in extra]
     if not parts:
         return None, []
+    if len(text) <= TITLE_PHRASE_MAX and len(chosen) > 1:  # a pasted title: its thread first
+        phrase = _phrase_query(text, ("title",), TITLE_PHRASE_BOOST)
+        if phrase is not None:
+            parts.append(phrase)
     return Q.Or(parts), chosen + extra
 
 
-def _phrase_query(phrase: str) -> Q.Query | None:
+def _phrase_query(phrase: str, fields: tuple[str, ...] = ("title", "content"), boost: float = 1.0) -> Q.Query | None:
     """Whole words in order; stopwords were dropped from the index, so allow their gaps (slop)."""
     by_pos: dict[int, str] = {}
     for word, pos, _start, _end in segment(phrase):
@@ -173,9 +181,9 @@ def _phrase_query(phrase: str) -> Q.Query | None:
     positions = sorted(by_pos)
     words = [by_pos[p] for p in positions]
     if len(words) == 1:
-        return Q.Or([Q.Term("title", words[0]), Q.Term("content", words[0])])
+        return Q.Or([Q.Term(f, words[0], boost=boost) for f in fields])
     slop = 1 + max(b - a - 1 for a, b in zip(positions, positions[1:], strict=False))
-    return Q.Or([Q.Phrase("title", words, slop=slop), Q.Phrase("content", words, slop=slop)])
+    return Q.Or([Q.Phrase(f, words, slop=slop, boost=boost) for f in fields])
 
 
 def _statute_query(law: str, article: int | None, sub: int) -> Q.Query:
@@ -269,6 +277,7 @@ class SearchResults:
     per_page: int
     parsed: ParsedQuery | None = None
     terms: list[str] = field(default_factory=list)
+    total_is_estimate: bool = False  # many matches: counted up to COUNT_EXACT_MAX, then extrapolated
 
     @property
     def pages(self) -> int:
@@ -292,6 +301,10 @@ def run_search(raw: str, filters: Filters | None = None, sort: str = "relevance"
                per_page: int = 10, user=None, snippets: bool = True, exact_total: bool = True) -> SearchResults:
     """The search behind the page and the API. Raises ValidationError for an over-long query and
     SearchUnavailable when the index cannot be read."""
+    if sql_backend.enabled():
+        from qa.search.sql_query import run_search as sql_search
+
+        return sql_search(raw, filters, sort, page, per_page, user, snippets, exact_total)
     filters = filters or Filters()
     parsed = parse_query(raw)
     page = max(1, min(page, 1000))
@@ -317,10 +330,29 @@ def run_search(raw: str, filters: Filters | None = None, sort: str = "relevance"
         head = sorted(order[:RERANK], key=lambda item: -final_score(item[1], item[2])) if USE_RERANK \
             else order[:RERANK]
         order = head + order[RERANK:]
-    total = len(results) if exact_total or results.has_exact_length() else results.estimated_length()
+    if results.has_exact_length():  # sorted searches and small ones count as they collect
+        total, estimate = len(results), False
+    elif exact_total:
+        total, estimate = count_matches(searcher, query)
+    else:
+        total, estimate = results.estimated_length(), True
     window = order[offset:offset + per_page]
     hits = _to_hits(window, terms, snippets, user)
-    return SearchResults(hits, total, page, per_page, parsed, terms)
+    return SearchResults(hits, total, page, per_page, parsed, terms, total_is_estimate=estimate)
+
+
+def count_matches(searcher, query: Q.Query) -> tuple[int, bool]:
+    """(count, is_estimate). The top hits are scored with block skipping, which does not count the
+    rest; counting every match of a common word costs more than the search. Count up to
+    COUNT_EXACT_MAX; beyond, extrapolate from how far through the index (document order) the
+    count got, which is close when matches are spread evenly, as they are by date."""
+    count = 0
+    for docnum in searcher.docs_for_query(query):
+        count += 1
+        if count >= COUNT_EXACT_MAX:
+            estimate = count * searcher.doc_count_all() / (docnum + 1)
+            return max(count, int(float(f"{estimate:.2g}"))), True  # two significant digits: 约 3,400
+    return count, False
 
 
 def _to_hits(window, terms, snippets: bool, user) -> list[Hit]:
@@ -340,7 +372,8 @@ def _to_hits(window, terms, snippets: bool, user) -> list[Hit]:
         if question is None or not is_visible(question, user):
             continue  # the index may lag the database: never show what the database hides now
         hits.append(Hit(
-            question=question, score=round(score, 4), canonical=any(a.is_canonical for a in question.answers),
+            question=question, score=round(score, 4),
+            canonical=any(a.is_canonical for a in visible_answers(question)),
             superseded=fields.get("superseded") == "1", quality=(fields.get("quality") or 0) / 10,
             title_html=highlight(question.title, terms, 200),
             snippet_html=snippet(thread_text(question), terms) if snippets else Markup(""),
@@ -408,6 +441,10 @@ def snippet(text: str, terms: list[str], width: int = 140) -> Markup:
 def similar_questions(text: str, limit: int = 5, user=None, exclude_id: int | None = None) -> list[Hit]:
     """Up to `limit` answered threads like the text being typed (title and body), canonical first
     among equals."""
+    if sql_backend.enabled():
+        from qa.search.sql_query import similar_questions as sql_similar
+
+        return sql_similar(text, limit, user, exclude_id)
     text = (text or "")[:current_app.config.get("QA_SIMILAR_TEXT_MAX", 2000)]
     if len(text.strip()) < 2:
         return []

@@ -11,7 +11,7 @@ from qa.errors import ServiceError, ValidationError
 from qa.extensions import db
 from qa.models import STATUS_NAMES, Category
 from qa.permissions import Permission, can
-from qa.search import Filters, SearchUnavailable, run_search, similar_questions
+from qa.search import UNAVAILABLE, Filters, SearchUnavailable, run_search, similar_questions
 from qa.search.citations import article_label, parse_statute
 from qa.search.query import SORTS
 
@@ -62,7 +62,7 @@ def search():
     except ValidationError as exc:
         error, status = exc.message, 400
     except SearchUnavailable:
-        error, status = "检索服务暂时不可用，请稍后再试（管理员可执行 search rebuild 重建索引）。", 503
+        error, status = UNAVAILABLE, 503
     if results is not None and results.parsed and results.parsed.number and len(results.hits) == 1 \
             and not results.parsed.text:
         return redirect(url_for("questions.show", number=results.hits[0].number))
@@ -77,7 +77,7 @@ def similar():
     try:
         hits = similar_questions(text, limit=5, user=_me())
     except SearchUnavailable:
-        return jsonify({"hits": [], "error": "检索服务暂时不可用。"}), 503
+        return jsonify({"hits": [], "error": UNAVAILABLE}), 503
     return jsonify({"hits": [{
         "number": h.number, "title": h.question.title, "canonical": h.canonical,
         "url": url_for("questions.show", number=h.number), "category": h.question.category.name,

@@ -9,10 +9,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
+from qa.auth.passwords import is_common
 from qa.errors import Conflict, NotFound, ValidationError
 from qa.extensions import begin_write, db
 from qa.models import ApiToken, Category, ExpertSpeciality, Procuratorate, User, UserRole
-from qa.permissions import ASSIGNABLE_ROLES, Permission, can, require
+from qa.permissions import ASSIGNABLE_ROLES, Permission, can, can_manage_org, require
 from qa.services.audit import record
 from qa.timeutil import utcnow
 
@@ -40,6 +41,8 @@ def validate_password(password: str, field: str = "password") -> None:
         raise ValidationError(field, f"密码至少 {PASSWORD_MIN} 个字符。")
     if len(password) > PASSWORD_MAX:
         raise ValidationError(field, f"密码不能超过 {PASSWORD_MAX} 个字符。")
+    if is_common(password):
+        raise ValidationError(field, "该密码过于常见，容易被猜中，请换一个（可使用一句话或几个词的组合）。")
 
 
 def _org_by_code(code: str, field: str = "org") -> Procuratorate:
@@ -74,6 +77,13 @@ def _actor_may_administer(actor) -> None:
         require(can(actor, Permission.ADMINISTER))
 
 
+def _actor_may_manage(actor, org: Procuratorate) -> None:
+    """An admin manages the accounts of their own procuratorate and those below it, no others
+    (a grassroots admin must not reset a provincial admin's password)."""
+    if actor is not None:
+        require(can_manage_org(actor, org), "只能管理本院及下级院的用户。")
+
+
 def create_user(actor, *, username: str, name: str, org_code: str, roles=(), specialities=(),
                 password: str | None = None, commit: bool = True) -> User:
     """Create an account. Raises ValidationError for bad input, Conflict for a taken username.
@@ -88,6 +98,7 @@ def create_user(actor, *, username: str, name: str, org_code: str, roles=(), spe
     if not name or len(name) > 50:
         raise ValidationError("name", "请填写姓名（不超过 50 个字）。")
     org = _org_by_code(org_code)
+    _actor_may_manage(actor, org)
     roles = _clean_roles(roles)
     specialities = _clean_specialities(specialities)
     if password is not None:
@@ -116,12 +127,15 @@ def update_user(actor, user: User, *, name: str | None = None, org_code: str | N
     An admin cannot deactivate themselves or drop their own admin role (no lock-out).
     """
     _actor_may_administer(actor)
+    _actor_may_manage(actor, user.org)
     changes: dict = {}
     if name is not None:
         name = name.strip()
         if not name or len(name) > 50:
             raise ValidationError("name", "请填写姓名（不超过 50 个字）。")
     org = _org_by_code(org_code) if org_code is not None else None
+    if org is not None:
+        _actor_may_manage(actor, org)
     new_roles = _clean_roles(roles) if roles is not None else None
     new_specs = _clean_specialities(specialities) if specialities is not None else None
     if actor is not None and actor.id == user.id:
@@ -163,7 +177,7 @@ def update_user(actor, user: User, *, name: str | None = None, org_code: str | N
 def set_password(actor, user: User, password: str) -> None:
     """Set a new password (the user themselves or an admin); other sessions are ended."""
     if actor is not None and actor.id != user.id:
-        require(can(actor, Permission.ADMINISTER))
+        _actor_may_manage(actor, user.org)
     validate_password(password)
     begin_write()
     user.password_hash = password_hasher().hash(password)
@@ -194,7 +208,7 @@ def verify_password(user: User | None, password: str) -> bool:
     hasher = password_hasher()
     stored = user.password_hash if user is not None else None
     if not stored:
-        key = str(hasher.memory_cost)
+        key = f"{hasher.time_cost}:{hasher.memory_cost}:{hasher.parallelism}"  # same cost as a real check
         if key not in _DUMMY_HASH:
             _DUMMY_HASH[key] = hasher.hash(secrets.token_hex(16))
         stored = _DUMMY_HASH[key]
@@ -222,6 +236,13 @@ def record_login(user: User) -> None:
     db.session.commit()
 
 
+def record_confirmation(user: User) -> None:
+    """The user entered their password again (before an admin action)."""
+    begin_write()
+    record(user, "user.confirmed", user)
+    db.session.commit()
+
+
 def record_logout(user: User) -> None:
     """Logging out ends this session everywhere the cookie might have been copied to."""
     begin_write()
@@ -240,7 +261,7 @@ def _token_digest(raw: str) -> str:
 def create_api_token(actor, user: User, name: str) -> tuple[ApiToken, str]:
     """Create a bearer token for `user`; the raw token is returned once and stored hashed."""
     if actor is not None and actor.id != user.id:
-        require(can(actor, Permission.ADMINISTER))
+        _actor_may_manage(actor, user.org)
     name = (name or "").strip()
     if not name or len(name) > 60:
         raise ValidationError("name", "请填写令牌名称（不超过 60 个字）。")
@@ -261,7 +282,7 @@ def create_api_token(actor, user: User, name: str) -> tuple[ApiToken, str]:
 def revoke_api_token(actor, token: ApiToken) -> None:
     """Revoke a token (its owner, an admin, or the command line with actor None); Conflict if revoked."""
     if actor is not None and actor.id != token.user_id:
-        require(can(actor, Permission.ADMINISTER))
+        _actor_may_manage(actor, token.user.org)
     if token.revoked_at is not None:
         raise Conflict("该令牌已撤销。")
     begin_write()

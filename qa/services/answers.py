@@ -15,6 +15,7 @@ from qa.search.citations import record_citations
 from qa.services.audit import enqueue_index, notify, record
 from qa.services.follows import notify_followers
 from qa.services.questions import validate_text
+from qa.services.submissions import check_key, commit_or_earlier, earlier
 from qa.timeutil import utcnow
 
 COMMENT_MAX = 2000
@@ -27,15 +28,19 @@ def get_answer(answer_id: int) -> Answer:
     return answer
 
 
-def post_answer(expert: User, question: Question, body: str) -> Answer:
-    """答复 by an expert assigned to the question; the asker is notified."""
+def post_answer(expert: User, question: Question, body: str, submission_key: str | None = None) -> Answer:
+    """答复 by an expert assigned to the question; the asker is notified. A submission_key seen before
+    from this expert returns that answer again (no duplicate)."""
+    key = check_key(submission_key)
+    if (replay := earlier(Answer, expert.id, key)) is not None:
+        return replay
     require(can_answer(expert, question), "只有分派给您的未办结问题才能答复。")
     body = validate_text(body, "body", "答复内容", current_app.config["QA_BODY_MAX"])
     body_html = render_markdown(body)
     begin_write()
     now = utcnow()
     answer = Answer(question=question, author_id=expert.id, author_org_id=expert.org_id,
-                    body_md=body, body_html=body_html, created_at=now, updated_at=now)
+                    body_md=body, body_html=body_html, created_at=now, updated_at=now, submission_key=key)
     db.session.add(answer)
     if question.answered_at is None:
         question.answered_at = now
@@ -48,8 +53,7 @@ def post_answer(expert: User, question: Question, body: str) -> Answer:
     notify_followers(question, f"您关注的问题 {question.number}《{question.title}》有了新答复。",
                      exclude_ids={expert.id, question.asker_id})
     enqueue_index(question)
-    db.session.commit()
-    return answer
+    return commit_or_earlier(Answer, expert.id, key) or answer
 
 
 def _score(scores: dict, key: str) -> int:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from qa.errors import Conflict, NotFound, ValidationError
 from qa.extensions import begin_write, db
-from qa.models import Batch, BatchItem, CanonicalAnswer, User
+from qa.models import Batch, BatchCorrection, BatchItem, CanonicalAnswer, User
 from qa.permissions import Permission, can, require
 from qa.services.audit import record
 from qa.services.knowledge import BASIS_MAX
@@ -316,6 +316,39 @@ def publish_batch(admin: User, batch: Batch, accept_warnings: bool = False) -> B
     return batch
 
 
+def correct_item(admin: User, item: BatchItem, *, answer_md, legal_basis, note) -> BatchCorrection:
+    """勘误: publish a correction of a published item (version 1, 2 …) with a note saying what changed.
+
+    The numbering and the published text stay (the citation 「第N批·问题K」 still holds, the text
+    reads as superseded); the correction is in force from now. Raises Conflict for a draft (edit
+    it instead), ValidationError for an empty note or text, or a text that changes nothing.
+    """
+    _require_admin(admin)
+    if not item.batch.is_published:
+        raise Conflict("草稿批次的条目请直接编辑，发布后才需要勘误。")
+    answer_md = validate_text(answer_md, "answer_md", "更正后的答复", current_app.config["QA_BODY_MAX"])
+    basis = (legal_basis or "").strip() if isinstance(legal_basis, str) else ""
+    if len(basis) > BASIS_MAX:
+        raise ValidationError("legal_basis", f"法律依据不能超过 {BASIS_MAX} 个字。")
+    note = validate_text(note, "note", "勘误说明", NOTE_MAX)
+    if answer_md == item.current_answer_md.strip() and basis == item.current_legal_basis.strip():
+        raise ValidationError("answer_md", "更正后的答复和法律依据与现行文本相同，无需勘误。")
+    begin_write()
+    version = (db.session.execute(db.select(func.max(BatchCorrection.version)).filter_by(item_id=item.id)).scalar()
+               or 0) + 1
+    correction = BatchCorrection(item=item, version=version, answer_md=answer_md, legal_basis=basis, note=note,
+                                 created_by_id=admin.id, created_at=utcnow())
+    db.session.add(correction)
+    record(admin, "batch.item_corrected", item.batch, item_id=item.id, citation=item.citation, version=version,
+           note=note)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("该条目刚刚有另一项勘误发布，请刷新后重试。") from None
+    return correction
+
+
 def export_markdown(batch: Batch) -> str:
     """The batch as Markdown, ready for the newspaper or training material."""
     lines = [f"# {batch.label}" + (f"：{batch.title}" if batch.title else ""), ""]
@@ -326,9 +359,11 @@ def export_markdown(batch: Batch) -> str:
     for k, item in enumerate(batch.items, start=1):
         number = item.number or k
         lines += [f"## 问题{number}：{item.title}", "", "**问：**", "", item.question_md, "", "**答：**", "",
-                  item.answer_md, ""]
-        if item.legal_basis:
-            lines += ["**法律依据：**", "", item.legal_basis, ""]
+                  item.current_answer_md, ""]
+        if item.current_legal_basis:
+            lines += ["**法律依据：**", "", item.current_legal_basis, ""]
+        for c in item.corrections:
+            lines += [f"（勘误{c.version}，{format_china(c.created_at, with_time=False)}：{c.note}）", ""]
         if item.citation:
             lines += [f"（引用：「{item.citation}」）", ""]
     return "\n".join(lines).rstrip() + "\n"

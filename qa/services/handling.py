@@ -1,9 +1,10 @@
 """Handling a question: claim, transfer, decline, consult and escalate, each on the handling trail."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, update
+from flask import current_app
+from sqlalchemy import and_, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -12,6 +13,7 @@ from qa.extensions import begin_write, db
 from qa.models import (
     OPEN_STATUSES,
     Assignment,
+    AuditEvent,
     Escalation,
     ExpertProfile,
     Procuratorate,
@@ -19,9 +21,17 @@ from qa.models import (
     User,
     UserRole,
 )
-from qa.permissions import Permission, can, can_assign, require
+from qa.permissions import Permission, can, can_assign, can_moderate, require
 from qa.services.audit import enqueue_index, notify, record
-from qa.services.routing import assign, expert_capacity, expert_load, find_expert, pool_orgs, queue_admins
+from qa.services.routing import (
+    assign,
+    expert_capacity,
+    expert_load,
+    find_expert,
+    pool_orgs,
+    queue_admins,
+    route_question,
+)
 from qa.timeutil import china_today, utcnow
 
 REASON_MAX = 500
@@ -210,14 +220,15 @@ def _previous_experts(question: Question) -> set[int]:
     return {a.expert_id for a in question.assignments}
 
 
-def _leave_pending(question: Question, now: datetime, reason: str, level: Procuratorate) -> None:
+def _leave_pending(question: Question, now: datetime, reason: str, level: Procuratorate,
+                   admins_of=org_admins) -> None:
     """Nobody can take the question at `level`: back to the admins' queue, with the admins told."""
     question.status = "pending"
     question.due_at = None
     question.updated_at = now
     record(None, "question.unrouted", question, reason=reason, level=level.name)
     admins = {a.id: a for a in queue_admins(question.org)}
-    admins.update({a.id: a for a in org_admins([level.id])})
+    admins.update({a.id: a for a in admins_of([level.id])})
     for admin in admins.values():
         notify(admin, "unassigned", f"问题 {question.number}《{question.title}》在{level.name}无可分派的答疑专家，"
                                     f"请人工分派。", question)
@@ -259,7 +270,9 @@ def transfer_question(expert: User, question: Question, to_username, reason, now
     """转交: the responsible expert hands the question to another expert, with a reason.
 
     The due date stays (the asker's promise does not restart). Raises PermissionDenied unless the
-    caller is the responsible expert, ValidationError for a missing reason or an unfit receiver.
+    caller is the responsible expert, ValidationError for a missing reason or an unfit receiver
+    (inactive, not an expert, outside the pool, unavailable, or not covering the question's
+    business line: as in routing, a parent line's speciality covers its sub-lines).
     """
     require(can_handle(expert, question), "只有该问题的主办专家可以转交。")
     reason = _reason(reason, "转交理由")
@@ -269,6 +282,9 @@ def transfer_question(expert: User, question: Question, to_username, reason, now
     begin_write()
     now = now or utcnow()
     _open(question)
+    if not covers(target, question):
+        raise ValidationError("to", f"{target.name}的专业领域不包括“{question.category.name}”，不能接收该问题；"
+                                    f"请转交给覆盖该业务条线的答疑专家。")
     _check_receiver(target, question, now)
     lead = lead_of(question)
     if lead is None or lead.expert_id != expert.id:
@@ -364,9 +380,93 @@ def escalate_question(actor: User, question: Question, reason, urgent: bool = Fa
     return escalation
 
 
+# Reopening -----------------------------------------------------------------------------------
+
+
+def _finished_at(question: Question) -> datetime | None:
+    """When a closed question was closed, or a resolved one resolved (its last acceptance)."""
+    if question.status == "closed":
+        return question.closed_at
+    return db.session.execute(
+        db.select(func.max(AuditEvent.at)).where(AuditEvent.question_id == question.id,
+                                                 AuditEvent.action == "answer.accepted")
+    ).scalar_one()
+
+
+def reopen_problem(user, question: Question, now: datetime | None = None) -> str | None:
+    """Why `user` may not reopen `question`, or None when they may.
+
+    Moderators and admins reopen any resolved or closed question; the asker their own resolved
+    question, or one they withdrew, within QA_REOPEN_DAYS of its resolution or closing.
+    """
+    if question.status not in ("resolved", "closed"):
+        return "只有已办结或已关闭的问题可以重新开启。"
+    if can_moderate(user):
+        return None
+    if not can(user, Permission.ASK) or question.asker_id != user.id:
+        return "只有提问人、质量评查员或管理员可以重新开启问题。"
+    if question.status == "closed" and question.close_reason != "withdrawn":
+        return f"该问题因“{question.close_reason_name}”关闭，请联系质量评查员或管理员重新开启。"
+    days = current_app.config["QA_REOPEN_DAYS"]
+    finished = _finished_at(question)
+    if finished is None or (now or utcnow()) - finished > timedelta(days=days):
+        return f"办结或撤回已超过 {days} 天，不能由提问人重新开启；请联系管理员，或重新提问。"
+    return None
+
+
+def can_reopen(user, question: Question) -> bool:
+    return reopen_problem(user, question) is None
+
+
+def reopen_question(actor: User, question: Question, reason, now: datetime | None = None) -> Assignment | None:
+    """重新开启: a resolved or closed question is open again, under the same number, with a reason.
+
+    The acceptance and the close reason are lifted (both stay in the audit log and on the trail);
+    the question goes back to the expert who last handled it when they can still take it, else it
+    is routed afresh (or waits in the admins' queue). Returns the new assignment, if any.
+    """
+    now = now or utcnow()
+    problem = reopen_problem(actor, question, now)
+    if problem is not None:
+        if question.status not in ("resolved", "closed"):
+            raise Conflict(problem)
+        raise PermissionDenied(problem)
+    reason = _reason(reason, "重新开启理由")
+    begin_write()
+    previous = {"previous_status": question.status, "close_reason": question.close_reason,
+                "accepted_answer_id": question.accepted_answer_id,
+                "duplicate_of": question.duplicate_of.number if question.duplicate_of is not None else None}
+    won = db.session.execute(
+        update(Question).where(Question.id == question.id, Question.status == question.status)
+        .values(status="pending", updated_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        db.session.rollback()
+        raise Conflict("该问题的状态已发生变化，请刷新后重试。")
+    question.status, question.due_at, question.updated_at = "pending", None, now
+    question.accepted_answer_id = question.duplicate_of_id = None
+    question.close_reason = question.close_note = question.closed_at = question.closed_by_id = None
+    last = max((a for a in question.assignments if a.is_lead), key=lambda a: a.id, default=None)
+    expert = last.expert if last is not None else None
+    fit = (expert is not None and expert.active and expert.has_role("expert") and expert.id != question.asker_id
+           and unavailable_reason(expert, now) is None)
+    record(actor, "question.reopened", question, reason=reason, **previous,
+           expert=expert.username if fit else None, expert_name=expert.name if fit else None)
+    if fit:
+        new = assign(question, expert, by=actor, now=now, reason="reopen")
+    else:
+        new = route_question(question, by=actor, now=now)
+    if question.asker_id != actor.id:
+        notify(question.asker, "reopened", f"您的问题 {question.number} 已重新开启：{reason}", question)
+    enqueue_index(question)
+    _commit_or_conflict("该问题的状态已发生变化，请刷新后重试。")
+    return new
+
+
 def escalate(question: Question, *, actor, reason: str, urgent: bool, kind: str, now: datetime,
-             from_assignment: Assignment | None = None) -> Escalation:
-    """Move the question one level up inside the caller's transaction (the sweep uses it too)."""
+             from_assignment: Assignment | None = None, admins=org_admins) -> Escalation:
+    """Move the question one level up inside the caller's transaction (the sweep uses it too,
+    with `admins`, the admins of some procuratorates, memoised)."""
     from_org = handling_org(question)
     target = from_org.parent
     if target is None:
@@ -389,14 +489,14 @@ def escalate(question: Question, *, actor, reason: str, urgent: bool, kind: str,
         assign(question, expert, by=actor, now=now, action="question.escalated", reason=reason, **detail)
     else:
         record(actor, "question.escalated", escalation, question=question, reason=reason, expert=None, **detail)
-        _leave_pending(question, now, f"已提请{target.name}办理，该院暂无可分派的答疑专家", target)
+        _leave_pending(question, now, f"已提请{target.name}办理，该院暂无可分派的答疑专家", target, admins)
     how = "（紧急）" if urgent else ""
     message = (f"问题 {question.number}《{question.title}》因{ESCALATION_KINDS.get(kind, kind)}{how}"
                f"已由{from_org.name}提请{to_org.name}办理：{reason}")
     notify(question.asker, "escalated", message, question)
     if lead is not None and (actor is None or lead.expert_id != actor.id):
         notify(lead.expert, "escalated", message, question)
-    for admin in org_admins({from_org.id, to_org.id}):
+    for admin in admins({from_org.id, to_org.id}):
         notify(admin, "escalated", message, question)
     enqueue_index(question)
     return escalation

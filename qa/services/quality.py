@@ -104,6 +104,20 @@ def vote_helpful(user: User, answer: Answer) -> HelpfulVote:
     return vote
 
 
+def withdraw_helpful(user: User, answer: Answer) -> None:
+    """撤回“有用”: the voter takes their vote back (Conflict when there is none); the count drops by one."""
+    require(can_vote(user, answer), "不能为本人的答复投“有用”，也无从撤回。")
+    begin_write()
+    vote = db.session.execute(db.select(HelpfulVote).filter_by(answer_id=answer.id, user_id=user.id)
+                              ).scalar_one_or_none()
+    if vote is None:
+        raise Conflict("您尚未为该答复投“有用”，无需撤回。")
+    record(user, "answer.helpful_withdrawn", answer, question=answer.question, answer_id=answer.id,
+           vote_id=vote.id, voted_at=vote.created_at.isoformat())
+    db.session.delete(vote)
+    db.session.commit()
+
+
 def helpful_counts(answer_ids) -> dict[int, int]:
     ids = list(answer_ids)
     if not ids:

@@ -17,6 +17,7 @@ from qa.permissions import Permission, can, can_accept, can_assign, can_suppleme
 from qa.search.citations import record_citations, record_question_citations
 from qa.services.audit import enqueue_index, notify, record
 from qa.services.routing import assign, route_question
+from qa.services.submissions import check_key, commit_or_earlier, earlier
 from qa.timeutil import CHINA, china_today, utcnow
 
 TAG_SPLIT = re.compile(r"[,，、;；\s]+")
@@ -107,11 +108,15 @@ def _tags_for(names: list[str]) -> list[Tag]:
 
 def ask_question(asker: User, *, title: str, body: str, category: str, tags=None,
                  case_deadline: date | None = None, law_not_facts: bool = False,
-                 not_classified: bool = False) -> Question:
+                 not_classified: bool = False, submission_key: str | None = None) -> Question:
     """Post a question: number it for life, route it to an expert, record it; commit once.
 
     Raises ValidationError (nothing saved) for bad input, PermissionDenied for an inactive user.
+    A submission_key seen before from this asker returns that question again (no duplicate).
     """
+    key = check_key(submission_key)
+    if (replay := earlier(Question, asker.id, key)) is not None:
+        return replay
     require(can(asker, Permission.ASK), "账号已停用或无提问权限。")
     cfg = current_app.config
     title = validate_text(title, "title", "标题", cfg["QA_TITLE_MAX"])
@@ -133,11 +138,14 @@ def ask_question(asker: User, *, title: str, body: str, category: str, tags=None
     now = utcnow()
     year = now.astimezone(CHINA).year
     org = asker.org
-    seq = next_sequence(org.id, year)
+    seq = next_sequence(org.id, year)  # PostgreSQL: a row lock that also serialises this asker's retries
+    if (replay := earlier(Question, asker.id, key)) is not None:
+        db.session.rollback()  # gives the number back: numbering stays gap-free
+        return replay
     question = Question(
         number=f"JD{year}-{org.code}-{seq:05d}", org_id=org.id, year=year, seq=seq,
         asker_id=asker.id, category_code=cat.code, title=title, body_md=body, body_html=body_html,
-        status="pending", case_deadline=case_deadline, created_at=now, updated_at=now,
+        status="pending", case_deadline=case_deadline, created_at=now, updated_at=now, submission_key=key,
     )
     question.org = org
     question.category = cat
@@ -148,8 +156,7 @@ def ask_question(asker: User, *, title: str, body: str, category: str, tags=None
     route_question(question, by=asker, now=now)
     record_question_citations(question)
     enqueue_index(question)
-    db.session.commit()
-    return question
+    return commit_or_earlier(Question, asker.id, key) or question
 
 
 def get_question(number: str) -> Question:

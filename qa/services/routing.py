@@ -69,6 +69,11 @@ def expert_capacity():
     return func.coalesce(ExpertProfile.capacity, DEFAULT_CAPACITY)
 
 
+def covering_codes(category: Category) -> list[str]:
+    """The specialities that cover a question in `category`: its own line and its parent line."""
+    return [category.code] + ([category.parent_code] if category.parent_code else [])
+
+
 @functools.cache
 def _candidate_query(with_tags: bool):
     """The per-level routing query, built once with bound parameters (building it costs more than running it)."""
@@ -108,7 +113,7 @@ def find_expert(origin: Procuratorate, category: Category, exclude_ids=(), *, or
     thousands of experts (loads are counted only for the candidates of that level).
     """
     pools = list(orgs) if orgs is not None else pool_orgs(origin)
-    params = {"covering": [category.code] + ([category.parent_code] if category.parent_code else []),
+    params = {"covering": covering_codes(category),
               "today": china_today(now), "exclude": list(exclude_ids)}
     if tags:
         params["tags"] = list(tags)
@@ -139,13 +144,14 @@ def compute_due(now: datetime, case_deadline: date | None) -> datetime:
 
 def assign(question: Question, expert: User, *, by, now: datetime, reason: str = "auto",
            due: datetime | None = None, action: str = "question.assigned", **detail) -> Assignment:
-    """Make `expert` responsible for `question` (ending any current lead assignment).
+    """Make `expert` responsible for `question` (ending any current lead assignment, and the new
+    lead's own consultation if they were consulting on it: one person, one role on a question).
 
     The due date is computed afresh unless `due` is given (a transfer keeps it); the audit event
     is `action` (claim, transfer, escalation ... are assignments too) with `detail` added.
     """
     for current in question.assignments:
-        if current.active and current.is_lead:
+        if current.active and (current.is_lead or current.expert_id == expert.id):
             current.active = False
             current.ended_at = now
     due = due or compute_due(now, question.case_deadline)
