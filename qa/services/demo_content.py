@@ -45,7 +45,7 @@ PEOPLE: list[Person] = [
     Person("expert_bj1", "韩志强", "110100", ("expert",), ("criminal", "enforcement")),
     Person("expert_hz", "沈丽华", "330100", ("expert",), ("criminal", "juvenile", "public_interest")),
     Person("expert_nb", "蒋文斌", "330200", ("expert",), ("criminal", "civil")),
-    Person("expert_bj", "王静宜", "110000", ("expert",), ("civil", "administrative", "public_interest")),
+    Person("expert_bj", "王静宜", "110000", ("expert",), ("criminal", "civil", "administrative", "public_interest")),
     Person("expert_zj", "徐建平", "330000", ("expert",), ("civil", "administrative", "enforcement", "petition")),
     Person("expert_spp", "郑国华", "100000", ("expert",), ("criminal", "investigation", "petition", "general")),
     Person("expert_spp2", "高敏", "100000", ("expert",),
