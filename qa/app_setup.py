@@ -211,11 +211,12 @@ def register_template_helpers(app: Flask) -> None:
     from qa.models import DISCLAIMER, LEVEL_NAMES, RATING_CRITERIA, STATUS_NAMES
     from qa.permissions import ROLE_NAMES, Permission, can, can_accept, can_answer, can_curate, can_rate
     from qa.timeutil import format_china
-    from qa.trail import trail_label, trail_text
+    from qa.trail import object_name, trail_label, trail_text
 
     app.jinja_env.filters["cn_time"] = format_china
     app.jinja_env.filters["trail_label"] = trail_label
     app.jinja_env.filters["trail_text"] = trail_text
+    app.jinja_env.filters["object_name"] = object_name
     app.jinja_env.filters["category_name"] = category_name
     app.jinja_env.filters["cn_date"] = lambda dt: format_china(dt, with_time=False)
     app.jinja_env.globals.update(

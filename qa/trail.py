@@ -68,6 +68,19 @@ AUDIT_ONLY_LABELS = {
     "user.logout": "退出",
 }
 
+# What an audit row is about, as the audit viewer names it (the model's class name, lower case).
+OBJECT_NAMES = {
+    "question": "问题", "answer": "答复", "supplement": "补充说明", "rating": "质量评定", "assignment": "分派",
+    "escalation": "提请上级", "deadlinereminder": "到期提醒", "pendingreminder": "待分派催办", "answerflag": "举报",
+    "helpfulvote": "有用标记", "canonicalanswer": "权威答复", "batch": "集萃批次", "batchitem": "集萃条目",
+    "batchcorrection": "集萃勘误", "user": "用户", "apitoken": "接口令牌", "procuratorate": "检察院",
+    "expertprofile": "专家设置", "searchterm": "检索词条", "revision": "修订版本",
+}
+
+
+def object_name(object_type: str) -> str:
+    return OBJECT_NAMES.get(object_type, object_type)
+
 
 def trail_label(action: str) -> str:
     return TRAIL_LABELS.get(action) or AUDIT_ONLY_LABELS.get(action, action)

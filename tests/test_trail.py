@@ -33,3 +33,15 @@ def test_the_trail_names_edits_in_chinese_and_hides_who_voted_or_flagged(people,
     assert "修改答复" in trail and "answer.edited" not in trail
     for hidden in ("标记有用", "举报答复", "answer.helpful", "answer.flagged"):
         assert hidden not in trail
+
+
+def test_the_audit_viewer_names_what_each_row_is_about(people, client, auth):
+    question = make_question(people["asker"])
+    answer = post_answer(people["city_expert"], question, "依照《刑法》第一百三十三条之一处理。")
+    vote_helpful(people["moderator"], answer)
+    auth.login("admin")
+    text = client.get("/admin/audit").get_data(as_text=True)
+    assert "有用标记" in text and "答复" in text
+    assert "helpfulvote" not in text
+    csv_text = client.get("/admin/audit.csv").get_data(as_text=True)
+    assert "有用标记" in csv_text and "helpfulvote" not in csv_text

@@ -115,7 +115,7 @@ def export_csv(admin, filters: AuditFilters) -> Iterator[str]:
     """The filtered rows as CSV for Excel: UTF-8 with a BOM, streamed in chunks. Admins only."""
     from sqlalchemy.orm import selectinload
 
-    from qa.trail import trail_label
+    from qa.trail import object_name, trail_label
 
     stmt = audit_query(admin, filters).options(selectinload(AuditEvent.actor), selectinload(AuditEvent.actor_org))
     buffer = io.StringIO()
@@ -126,7 +126,7 @@ def export_csv(admin, filters: AuditFilters) -> Iterator[str]:
         writer.writerow([
             e.id, format_china(e.at), e.actor.name if e.actor else "系统", e.actor.username if e.actor else "",
             e.actor_roles, e.actor_org.name if e.actor_org else "", f"{trail_label(e.action)}（{e.action}）",
-            e.object_type, e.object_id, e.question_number or "", _detail_text(e.detail), e.ip or "", e.row_hash,
+            object_name(e.object_type), e.object_id, e.question_number or "", _detail_text(e.detail), e.ip or "", e.row_hash,
         ])
         if buffer.tell() > 64_000:
             yield buffer.getvalue()
