@@ -222,23 +222,27 @@ def _documents(ids: list[int]):
                 yield doc
 
 
-def baseline_searcher(work: Path, ids: list[int]):
-    """jieba.analyse.ChineseAnalyzer over title and content, OR of the parsed query."""
-    from jieba.analyse import ChineseAnalyzer
+def _title_content_index(path: Path, analyzer, ids: list[int]):
+    """A Whoosh index of title and content with one analyzer (the comparison variants): (searcher, schema)."""
     from whoosh import index
     from whoosh.fields import ID, TEXT, Schema
-    from whoosh.qparser import MultifieldParser, OrGroup
 
-    analyzer = ChineseAnalyzer()
     schema = Schema(id=ID(stored=True, unique=True), title=TEXT(analyzer=analyzer), content=TEXT(analyzer=analyzer))
-    path = work / "baseline"
     path.mkdir(exist_ok=True)
     ix = index.create_in(str(path), schema)
     writer = ix.writer()
     for doc in _documents(ids):
         writer.add_document(id=doc["id"], title=doc["title"], content=doc["content"])
     writer.commit()
-    searcher = ix.searcher()
+    return ix.searcher(), schema
+
+
+def baseline_searcher(work: Path, ids: list[int]):
+    """jieba.analyse.ChineseAnalyzer over title and content, OR of the parsed query."""
+    from jieba.analyse import ChineseAnalyzer
+    from whoosh.qparser import MultifieldParser, OrGroup
+
+    searcher, schema = _title_content_index(work / "baseline", ChineseAnalyzer(), ids)
     parser = MultifieldParser(["title", "content"], schema, group=OrGroup)
 
     def search(text):
@@ -248,21 +252,11 @@ def baseline_searcher(work: Path, ids: list[int]):
 
 
 def bigram_searcher(work: Path, ids: list[int]):
-    from whoosh import index
     from whoosh import query as Q
     from whoosh.analysis import NgramAnalyzer
-    from whoosh.fields import ID, TEXT, Schema
 
     analyzer = NgramAnalyzer(2, 2)
-    schema = Schema(id=ID(stored=True, unique=True), title=TEXT(analyzer=analyzer), content=TEXT(analyzer=analyzer))
-    path = work / "bigram"
-    path.mkdir(exist_ok=True)
-    ix = index.create_in(str(path), schema)
-    writer = ix.writer()
-    for doc in _documents(ids):
-        writer.add_document(id=doc["id"], title=doc["title"], content=doc["content"])
-    writer.commit()
-    searcher = ix.searcher()
+    searcher, _schema = _title_content_index(work / "bigram", analyzer, ids)
 
     def search(text):
         grams = {t.text for t in analyzer(re.sub(r"[\W_]+", "", text))}

@@ -138,8 +138,9 @@ def register_errorhandlers(app: Flask) -> None:
     def http_error(error: HTTPException):
         status = error.code or 500
         if status == 403:  # every refusal leaves a trace for the security officer (S13, S32)
-            user = getattr(current_user, "username", None) or g.get("api_user") and g.api_user.username
-            log.warning("access denied: %s %s for %s", request.method, request.path, user or "anonymous")
+            user = g.get("api_user") or (current_user if current_user.is_authenticated else None)
+            log.warning("access denied: %s %s for %s", request.method, request.path,
+                        user.username if user else "anonymous")
         response = render_error(status, None if status in ERROR_MESSAGES else error.description,
                                 ERROR_CODES.get(status))
         if status == 405 and getattr(error, "valid_methods", None):
