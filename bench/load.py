@@ -13,7 +13,9 @@ It starts its own instance in a temporary folder (SQLite there; with --database-
 askers (API and form posts), experts (answers through API and form), moderators (ratings) and
 readers (thread pages, search) for --seconds. Each acknowledged write (2xx, or the 302 after a form
 post) is recorded with its number or id and a unique marker in its text. Requests cut off by a
-killed worker are retried with the same text; the marker then shows whether that made a duplicate.
+killed worker are retried as a browser or a careful client would: the same text with the same
+form fields (its one-time submission key) or the same Idempotency-Key; the marker then shows
+whether that made a duplicate.
 Exit status 1 when anything acknowledged is lost, lacks its audit row, is duplicated, when there
 were 5xx responses or "database is locked" lines, or when the index differs from the database.
 """
@@ -51,6 +53,7 @@ MODERATORS = ["moderator", "moderator_zj"]
 CATEGORIES = ["criminal", "civil", "administrative", "juvenile", "public_interest"]
 SEARCH_TERMS = ["醉酒驾驶", "附条件不起诉", "公益诉讼", "取保候审", "认罪认罚", "盗窃", "诈骗", "民事执行"]
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+HIDDEN_RE = re.compile(r'<input[^>]*name="([^"]+)"[^>]*type="hidden"[^>]*value="([^"]*)"')
 LIMIT_KEYS = ("QA_RATELIMIT_LOGIN_ACCOUNT", "QA_RATELIMIT_LOGIN_IP", "QA_RATELIMIT_BAD_TOKEN",
               "QA_RATELIMIT_PASSWORD", "QA_RATELIMIT_SEARCH", "QA_RATELIMIT_API")
 
@@ -111,6 +114,8 @@ class Client:
             headers["Content-Type"] = "application/json"
         if path.startswith("/api/"):
             headers["Authorization"] = f"Bearer {self.token}"
+            if method == "POST":  # a retry after a cut connection sends the same key: one effect
+                headers["Idempotency-Key"] = uuid.uuid4().hex
         for attempt in range(6):
             started = time.perf_counter()
             try:
@@ -142,6 +147,16 @@ class Client:
         if not match:
             raise RuntimeError(f"no CSRF token on {path} (HTTP {status})")
         return match.group(1)
+
+    def hidden_fields(self, path: str, attribute: str) -> dict[str, str]:
+        """The hidden fields (CSRF token, one-time submission key) of the form on the page whose tag
+        has `attribute` (action="…" or id="…"): sent again as a browser resends a form after a
+        dropped connection."""
+        status, _h, body = self.call("read", "GET", path)
+        form = re.search(r'<form[^>]*' + re.escape(attribute) + r'[^>]*>(.*?)</form>', body, re.S)
+        if not form:
+            raise RuntimeError(f"no form with {attribute} on {path} (HTTP {status})")
+        return dict(HIDDEN_RE.findall(form.group(1)))
 
     def login(self) -> None:
         token = self.csrf("/login")
@@ -179,10 +194,9 @@ class Load:
             data = json.loads(text)
             number, assignee = data["number"], (data.get("assignee") or {}).get("username")
         else:
-            token = c.csrf("/ask")
             status, headers, text = c.call("ask_form", "POST", "/ask", form={
                 "title": title, "body": body, "category": category, "tags": "", "case_deadline": "",
-                "law_not_facts": "y", "not_classified": "y", "csrf_token": token})
+                "law_not_facts": "y", "not_classified": "y", **c.hidden_fields("/ask", 'id="ask-form"')})
             if status != 302 or "/q/" not in headers.get("Location", ""):
                 return self.refused("ask_form", status, text)
             number = headers["Location"].rstrip("/").rsplit("/q/", 1)[1].split("#")[0]
@@ -203,9 +217,9 @@ class Load:
             return
         number = rng.choice(own)
         marker = uuid.uuid4().hex[:12]
-        token = c.csrf(f"/q/{number}")
         status, headers, text = c.call("supplement_form", "POST", f"/q/{number}/supplements", form={
-            "body": f"补充说明 {marker}：案件已进入审查起诉阶段。", "csrf_token": token})
+            "body": f"补充说明 {marker}：案件已进入审查起诉阶段。",
+            **c.hidden_fields(f"/q/{number}", f'action="/q/{number}/supplements"')})
         if status != 302:
             return self.refused("supplement_form", status, text)
         self.stats.acked("supplement", number, marker)
@@ -225,9 +239,8 @@ class Load:
                 return self.refused("answer_api", status, text) or True
             answer_id = json.loads(text)["id"]
         else:
-            token = c.csrf(f"/q/{number}")
             status, headers, text = c.call("answer_form", "POST", f"/q/{number}/answers",
-                                           form={"body": body, "csrf_token": token})
+                                           form={"body": body, **c.hidden_fields(f"/q/{number}", f'action="/q/{number}/answers"')})
             match = re.search(r"#answer-(\d+)", headers.get("Location", ""))
             if status != 302 or not match:
                 return self.refused("answer_form", status, text) or True

@@ -1,6 +1,7 @@
 """Search quality: recall@1/5/10 and MRR on the dev sets, ours against a plain baseline, same run.
 
     .venv/bin/python bench/search_quality.py [--data ../shared/data] [--cjrc 1000] [--backend whoosh|sql]
+        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 Corpus: the 144 集萃 items (`import jicui`), the consult_qa consultations and the CJRC passages
 (both imported as threads through `import threads`). Query sets: 集萃 dev queries (→ their item),
@@ -13,12 +14,14 @@ Variants (each its own index over the same database):
   +synonyms  … plus colloquial → legal-term expansion (the chosen configuration, without re-ranking)
   chosen     … plus canonical / quality re-ranking: exactly what the search page runs
 With --backend sql the four variants of ours run on the SQL backend (QA_SEARCH_BACKEND=sql, SQLite
-FTS5), and "whoosh" (the chosen configuration on Whoosh) is added for comparison in the same run.
+FTS5; PostgreSQL with --database-url: a server where the script creates, then drops, a database of
+its own), and "whoosh" (the chosen configuration on Whoosh) is added for comparison in the same run.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import shutil
@@ -65,17 +68,46 @@ def main() -> None:
     parser.add_argument("--backend", choices=["whoosh", "sql"], default="whoosh", help="QA_SEARCH_BACKEND of ours")
     parser.add_argument("--quick", action="store_true", help="only the baseline and the chosen configuration")
     parser.add_argument("--misses", action="store_true", help="list the queries the chosen variant ranks below 1st")
+    parser.add_argument("--database-url", help="a PostgreSQL server (its admin URL): the corpus goes into a new "
+                                               "database there, dropped at the end; default: SQLite in the work folder")
     args = parser.parse_args()
     data = Path(args.data)
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="jd-quality-"))
     work.mkdir(parents=True, exist_ok=True)
+    db_url = f"sqlite:///{work / 'quality.db'}"
+    if args.database_url:
+        db_url = postgres_database(args.database_url, f"jianda_quality_{os.getpid()}", create=True)
+    try:
+        evaluate(args, data, work, db_url)
+    finally:
+        if args.database_url:
+            postgres_database(args.database_url, f"jianda_quality_{os.getpid()}", create=False)
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def postgres_database(admin_url: str, name: str, create: bool) -> str:
+    """Create (or drop) a database of the bench's own on the server; returns its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if create:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def evaluate(args, data: Path, work: Path, db_url: str) -> None:
 
     from qa import create_app
     from qa.extensions import db
     from qa.services.setup import sync_categories
 
     app = create_app({
-        "TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{work / 'quality.db'}",
+        "TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": db_url,
         "QA_SEARCH_INDEX_DIR": str(work / "index"), "QA_SEARCH_WRITER": "worker",
         "QA_SEARCH_BACKEND": args.backend,
     })
@@ -87,6 +119,7 @@ def main() -> None:
         print(f"corpus: {len(mapping['all'])} threads imported in {time.perf_counter() - t0:.1f} s")
         sets = query_sets(data, mapping, args.cjrc)
         results: dict[str, dict[str, dict]] = {}
+        similar: dict[str, dict] = {}
 
         # 1. The baseline first, before our dictionary is loaded into jieba (it must not see it).
         results["baseline"] = run_variant("baseline", baseline_searcher(work, mapping["all"]), sets)
@@ -97,7 +130,7 @@ def main() -> None:
 
         def ours(label: str, subwords: int, synonyms: bool, rerank: bool):
             analysis.SUBWORD_MAX = subwords
-            analysis._SUBWORDS.clear()
+            analysis.forget_words()
             query.USE_SYNONYMS, query.USE_RERANK = synonyms, rerank
             t = time.perf_counter()
             rebuild_index(procs=1)
@@ -109,6 +142,8 @@ def main() -> None:
                 res = query.run_search(text, per_page=10, snippets=False, exact_total=False)
                 return [h.question.id for h in res.hits]
             results[label] = run_variant(label, search, sets, build, show_misses=args.misses and label == "chosen")
+            if label in ("chosen", "whoosh"):
+                similar[label] = similar_metrics(sets["consult"])
 
         if not args.quick:
             ours("jieba", 0, False, False)
@@ -137,11 +172,12 @@ def main() -> None:
         print(f"{name}: chosen MRR {chosen[name]['mrr']:.3f} vs baseline {base[name]['mrr']:.3f} "
               f"({chosen[name]['mrr'] - base[name]['mrr']:+.3f}); r@5 {chosen[name]['r@5']:.3f} vs "
               f"{base[name]['r@5']:.3f}")
+    for label, m in similar.items():
+        print(f"similar questions while asking ({label}; consult questions as typed → their thread, top 5): "
+              f"r@1 {m['r@1']:.3f} r@5 {m['r@5']:.3f} MRR {m['mrr']:.3f}, {m['ms']:.1f} ms a question")
     j = chosen["jicui"]
     print(f"targets on 集萃 dev: MRR ≥ 0.97 → {j['mrr']:.3f} {'OK' if j['mrr'] >= 0.97 else 'MISSED'}; "
           f"r@5 ≥ 0.99 → {j['r@5']:.3f} {'OK' if j['r@5'] >= 0.99 else 'MISSED'}")
-    if not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def import_corpus(data: Path) -> dict:
@@ -210,6 +246,17 @@ def run_variant(label: str, search, sets, build_s: float | None = None, show_mis
     summary = "  ".join(f"{n}: MRR {m['mrr']:.3f} r@5 {m['r@5']:.3f}" for n, m in out.items())
     print(f"{label:<11} {summary}" + (f"  (index built in {build_s:.1f} s)" if build_s else ""))
     return out
+
+
+def similar_metrics(queries: list[tuple[str, int]]) -> dict:
+    """The panel beside the ask form: the question as typed, its own thread among the 5 shown?"""
+    from qa.search import similar_questions
+
+    t = time.perf_counter()
+    ranks = [rank_of(target, [h.question.id for h in similar_questions(text, limit=5)]) for text, target in queries]
+    m = metrics(ranks)
+    m["ms"] = (time.perf_counter() - t) * 1000 / max(len(queries), 1)
+    return m
 
 
 def _documents(ids: list[int]):

@@ -4,8 +4,9 @@ a plain Whoosh + jieba baseline and Apache Answer's SQL LIKE method in the same 
     .venv/bin/python bench/search_speed.py [--threads 100000] [--work /tmp/jd-speed] [--queries 300]
         [--backend whoosh|sql] [--database-url postgresql+psycopg://…/jd_speed]
 
---backend sql measures the SQL backend (SQLite FTS5, or PostgreSQL with --database-url: an empty
-database of its own, which the script fills); the baseline and LIKE figures are measured the same.
+--backend sql measures the SQL backend (SQLite FTS5: in the SQLite database, or in a file of its own
+beside PostgreSQL with --database-url: an empty database of its own, which the script fills); the
+baseline and LIKE figures are measured the same.
 
 Generates realistic Chinese legal threads (Zipf-like vocabulary: jieba's dictionary by frequency
 plus charges, procedural terms and statute citations; ~2,300 characters a thread), imports them
@@ -326,18 +327,13 @@ def main() -> None:
 
 
 def index_size_mb(backend: str) -> float:
-    from qa.extensions import db
+    from qa.search import sql_backend
     from qa.search.index import index_root, live_dir
 
     if backend == "whoosh":
         return sum(f.stat().st_size for f in live_dir(index_root()).iterdir()) / 2**20
-    if db.engine.dialect.name == "postgresql":
-        return db.session.execute(db.text("SELECT pg_total_relation_size('sx_doc')")).scalar() / 2**20
-    try:
-        size = db.session.execute(db.text("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'sx%'")).scalar()
-    except Exception:  # SQLite built without dbstat
-        db.session.rollback()
-        return float("nan")
+    with sql_backend.engine().connect() as conn:  # dbstat: the pages of the sx_* tables and their indexes
+        size = conn.exec_driver_sql("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'sx%'").scalar()
     return (size or 0) / 2**20
 
 

@@ -41,7 +41,7 @@ class Defaults:
     QA_SEARCH_WRITER = "inline"  # inline: the web process drains the outbox after writes; worker: `flask search worker`
     QA_SEARCH_BATCH = 500  # outbox tasks per index commit
     QA_SEARCH_QUERY_MAX = 200  # characters; longer queries are rejected
-    QA_SEARCH_BACKEND = "whoosh"  # whoosh (embedded default) or sql: SQLite FTS5 / PostgreSQL GIN, for large archives
+    QA_SEARCH_BACKEND = "whoosh"  # whoosh (embedded default) or sql: SQLite FTS5 + bm25, for large archives
     # Statistics (qa/services/stats.py): computed figures are kept this long per process (0: never)
     QA_STATS_CACHE_SECONDS = 300
     # Security

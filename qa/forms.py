@@ -95,6 +95,7 @@ class AnswerForm(BaseForm):
 
 class SupplementForm(BaseForm):
     body = TextAreaField("补充说明")
+    submission_key = HiddenField(default=new_submission_key)
     submit = SubmitField("提交补充说明")
 
 

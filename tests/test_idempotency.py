@@ -114,3 +114,24 @@ def test_a_malformed_key_is_refused_and_saves_nothing(key, people):
         make_question(people["asker"], submission_key=key)
     db.session.rollback()
     assert count(Question) == 0
+
+
+def test_the_supplement_form_sent_twice_makes_one_supplement(people, client, auth):
+    """A 补充说明 resent after a dropped connection (the load harness's kill -9 found this) is one."""
+    from qa.models import Supplement
+
+    question = make_question(people["asker"])
+    auth.login("asker")
+    page = client.get(f"/q/{question.number}").get_data(as_text=True)
+    form = re.search(r'<form[^>]*action="/q/' + question.number + r'/supplements"[^>]*>(.*?)</form>', page, re.S)
+    assert form, "the thread page has no supplement form"
+    data = {"body": "案件已进入审查起诉阶段，补充如下。", "submission_key": form_key(form.group(1))}
+    first = client.post(f"/q/{question.number}/supplements", data=data)
+    second = client.post(f"/q/{question.number}/supplements", data=data)
+    assert first.status_code == second.status_code == 302
+    assert count(Supplement) == 1
+    assert db.session.execute(db.select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "question.supplemented")).scalar_one() == 1
+    data["submission_key"] = "another-key-0123456789"
+    assert client.post(f"/q/{question.number}/supplements", data=data).status_code == 302
+    assert count(Supplement) == 2  # a new form is a new supplement

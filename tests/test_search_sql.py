@@ -25,8 +25,7 @@ from tests.test_search import *  # noqa: F403 - the same tests, against this bac
 from tests.test_search import answered, numbers
 
 # Tests that manipulate Whoosh's files or searchers do not apply; SQL counterparts are below.
-WHOOSH_ONLY = ("whoosh", "get_searcher", "live_dir", "index_root", "close_searchers",
-               "COUNT_EXACT_MAX")  # the SQL engines count every match exactly: no "约 N" estimate
+WHOOSH_ONLY = ("whoosh", "get_searcher", "live_dir", "index_root", "close_searchers")
 for _name, _test in list(globals().items()):
     if _name.startswith("test_") and any(word in inspect.getsource(_test) for word in WHOOSH_ONLY):
         del globals()[_name]
@@ -35,10 +34,10 @@ for _name, _test in list(globals().items()):
 @pytest.fixture
 def app(app):
     app.config["QA_SEARCH_BACKEND"] = "sql"
-    with db.engine.begin() as conn:  # PostgreSQL keeps one schema per run: start from no search tables
+    with sql_backend.engine().begin() as conn:  # start from no search tables
         for name in ("sx_new_fts", "sx_vocab", "sx_fts", "sx_new_doc", "sx_doc"):
             conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
-    db.engine._jd_sx_ready = False
+    sql_backend.engine()._jd_sx_ready = False
     return app
 
 
@@ -52,7 +51,7 @@ def test_the_sql_backend_serves_the_search(app, people, corpus):
 
 def test_a_crash_between_commit_and_indexing_loses_nothing_sql(app, people, corpus):
     question = answered(people, "认罪认罚从宽的适用阶段", "审查起诉阶段才认罪的能否从宽？")
-    with db.engine.begin() as conn:  # the search table is broken when the drain runs
+    with sql_backend.engine().begin() as conn:  # the search table is broken when the drain runs
         conn.execute(text("ALTER TABLE sx_doc RENAME TO sx_broken"))
     with pytest.raises(SearchUnavailable):
         drain_outbox()
@@ -60,16 +59,16 @@ def test_a_crash_between_commit_and_indexing_loses_nothing_sql(app, people, corp
     db.session.refresh(task)
     assert task.attempts == 1 and task.last_error  # kept, with the failure recorded
     db.session.commit()
-    with db.engine.begin() as conn:
+    with sql_backend.engine().begin() as conn:
         conn.execute(text("DROP TABLE sx_broken"))
-    db.engine._jd_sx_ready = False
+    sql_backend.engine()._jd_sx_ready = False
     assert rebuild_index() == 5  # the operator's repair
     assert numbers("认罪认罚从宽") == [question.number]
     assert db.session.execute(db.select(IndexTask)).first() is None
 
 
 def test_rebuild_swaps_in_fresh_tables(app, people, corpus):
-    with db.engine.begin() as conn:
+    with sql_backend.engine().begin() as conn:
         conn.execute(text("DELETE FROM sx_doc"))  # the live tables lost everything
     assert numbers("醉酒驾驶") == []
     progress = []
@@ -81,13 +80,12 @@ def test_rebuild_swaps_in_fresh_tables(app, people, corpus):
 
 
 def test_check_reports_missing_extra_and_stale_and_repairs_sql(app, people, corpus):
-    with db.engine.begin() as conn:
+    with sql_backend.engine().begin() as conn:
         conn.execute(text("DELETE FROM sx_doc WHERE qid = :q"), {"q": corpus["drunk"].id})  # missing
         conn.execute(text("UPDATE sx_doc SET version = 'old' WHERE qid = :q"), {"q": corpus["theft"].id})  # stale
         conn.execute(text("INSERT INTO sx_doc (qid, number, version, status, canonical, superseded, quality, "
-                          "asked, answered" + (", tsv" if db.engine.dialect.name == "postgresql" else "")
-                          + ") VALUES (999999, 'JD2026-000000-99999', 'x', 'answered', 0, 0, 0, 0, 0"
-                          + (", '幽灵文档'" if db.engine.dialect.name == "postgresql" else "") + ")"))  # extra
+                          "asked, answered) VALUES (999999, 'JD2026-000000-99999', 'x', 'answered', 0, 0, 0, 0, 0)"))
+        conn.execute(text("INSERT INTO sx_fts (rowid, title, body, subs, keys) VALUES (999999, '幽灵文档', '幽灵文档', '', '')"))
     report = check_index(repair=False)
     assert (report.missing, report.stale, report.extra) == ([corpus["drunk"].id], [corpus["theft"].id], [999999])
     assert check_index(repair=True).repaired
@@ -120,3 +118,20 @@ def test_autogenerate_ignores_the_search_tables(app, people, corpus):
         names = {str(diff[1].name) for diff in compare_metadata(context, db.metadata)
                  if diff[0] in ("remove_table", "add_table")}
     assert not {n for n in names if n.startswith("sx_")}
+
+
+def test_the_search_tables_live_beside_a_postgresql_database(app, people, corpus):
+    """On SQLite the FTS5 tables are in the application database; beside PostgreSQL they are in a
+    SQLite file of their own in the search index folder, never in PostgreSQL."""
+    from qa.search.index import index_root
+
+    in_app = db.session.execute(text("SELECT count(*) FROM sx_doc")).scalar() if db.engine.dialect.name == "sqlite" \
+        else None
+    with sql_backend.engine().connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM sx_doc")).scalar() == 4
+    if db.engine.dialect.name == "sqlite":
+        assert sql_backend.engine() is db.engine and in_app == 4
+    else:
+        assert (index_root() / sql_backend.SIDECAR_NAME).is_file()
+        tables = db.session.execute(text("SELECT tablename FROM pg_tables WHERE tablename LIKE 'sx%'")).scalars().all()
+        assert tables == []

@@ -137,6 +137,7 @@ class Supplement(db.Model):
     """补充说明: information the asker adds after posting."""
 
     __tablename__ = "supplement"
+    __table_args__ = (Index("uq_supplement_author_submission", "author_id", "submission_key", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"), index=True)
@@ -144,6 +145,7 @@ class Supplement(db.Model):
     body_md: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submission_key: Mapped[str | None] = mapped_column(String(64))  # the asker's one-time form key
 
     question: Mapped[Question] = relationship(back_populates="supplements")
     author: Mapped[User] = relationship()

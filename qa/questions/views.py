@@ -157,7 +157,7 @@ def supplement(number: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        question_service.add_supplement(_me(), question, form.body.data)
+        question_service.add_supplement(_me(), question, form.body.data, form.submission_key.data or None)
     except ServiceError as error:
         return render_thread(question, form_error(form, error), supplement_form=form)
     flash(f"已为问题 {question.number} 补充说明。", "success")

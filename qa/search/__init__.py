@@ -1,7 +1,7 @@
-"""Search: one interface over the Whoosh + jieba backend (query, similar, outbox, rebuild, check).
-
-Everything outside this package uses only the names below, so another backend (SQLite FTS5,
-PostgreSQL, tantivy) can stand beside Whoosh later behind the same functions.
+"""Search: one interface (query, similar, outbox, rebuild, check) over two backends chosen by
+QA_SEARCH_BACKEND: Whoosh + jieba (index.py, query.py; the embedded default) and SQLite FTS5
+(sql_backend.py, sql_query.py; for large archives). Everything outside this package uses only the
+names below.
 """
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from whoosh import index as whoosh_index
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from qa.models import Answer, Category, Citation, Question, ThreadSource
-from qa.search.analysis import ensure_ready, legal_analyzer
+from qa.search.analysis import ANALYSIS_VERSION, ensure_ready, legal_analyzer
 from qa.search.citations import statute_key
 
 SEARCHABLE_STATUSES = ("answered", "resolved")
@@ -120,7 +120,7 @@ def build_document(question: Question, statutes: Iterable[str], parents: dict[st
         "asked": int(question.created_at.timestamp()),
         "answered": int((question.answered_at or question.created_at).timestamp()),
     }
-    digest = hashlib.sha1()
+    digest = hashlib.sha1(ANALYSIS_VERSION.encode())  # a new segmenter makes every document stale
     for key in sorted(doc):
         digest.update(f"{key}\x1f{doc[key]}\x1e".encode())
     doc["version"] = digest.hexdigest()[:16]

@@ -1,33 +1,32 @@
-"""Queries on the SQL backend: the parsed query (query.parse_query) as an FTS5 MATCH expression or a
-PostgreSQL tsquery, filters and sorts in SQL, then the shared re-ranking, visibility re-check and
-escaped snippets of query.py (the same code paths as Whoosh for everything after the engine)."""
+"""Queries on the SQL backend: the parsed query (query.parse_query) as an FTS5 MATCH expression,
+filters and sorts in SQL, then the shared re-ranking, visibility re-check and escaped snippets of
+query.py (the same code paths as Whoosh for everything after the engine)."""
 from __future__ import annotations
 
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from qa.extensions import db
 from qa.search import query as shared
 from qa.search.analysis import STOPWORDS, expansions, main_words, segment
 from qa.search.citations import statute_key
 from qa.search.index import SearchUnavailable
-from qa.search.sql_backend import PREFIX, dialect, doc_frequencies, ensure_tables, key_token
+from qa.search.sql_backend import PREFIX, doc_frequencies, document_count_cached, engine, ensure_tables, key_token
 from qa.services.search_terms import sync_admin_entries
 
 TEXT_COLUMNS = "{title body subs}"
-BM25_WEIGHTS = (0.25, 1.0, 1.0, 0.0)  # title, body, sub-words, keys (the title is in the body too)
-PG_WEIGHTS = "{0.0, 0.4, 0.4, 1.0}"  # D keys, C sub-words, B body, A title (a title match counts most)
+BM25_WEIGHTS = (2.0, 1.0, 0.1, 0.0)  # title, body, sub-words, keys (chosen by bench/search_quality.py)
+# The rarest query words kept: bm25 costs (matching documents × words), and at 100,000 threads the
+# median query matches half of them; 8 words halve the p95 and cost nothing on the dev sets
+# (bench/search_speed.py, bench/search_quality.py).
+MAX_TERMS = 8
 
 
 def _fts(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
-
-
-def _pg(term: str, weights: str = "ABC", prefix: bool = False) -> str:
-    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "':" + ("*" if prefix else "") + weights
 
 
 class Plan:
@@ -41,7 +40,6 @@ class Plan:
         self.params: dict = {}
         self.terms: list[str] = []
         self.nothing = False
-        self.bonus: str | None = None  # PostgreSQL: a tsquery whose match multiplies the score
 
     def param(self, value) -> str:
         name = f"p{len(self.params)}"
@@ -55,7 +53,7 @@ def _select_terms(terms: list[str]) -> list[str]:
     scored = [(df[t], t) for t in terms if df.get(t)]
     rare = [(n, t) for n, t in scored if n <= shared.COMMON_DF * max(total, 1)]
     chosen = sorted(rare or scored)
-    return [t for _n, t in chosen[:shared.MAX_TERMS]]
+    return [t for _n, t in chosen[:MAX_TERMS]]
 
 
 def text_terms(raw: str) -> tuple[list[str], list[str]]:
@@ -70,37 +68,18 @@ def text_terms(raw: str) -> tuple[list[str], list[str]]:
 
 
 def _or(terms: list[str]) -> str:
-    if dialect() == "postgresql":
-        return "(" + " | ".join(_pg(t) for t in terms) + ")"
     return TEXT_COLUMNS + ": (" + " OR ".join(_fts(t) for t in terms) + ")"
 
 
-def _pg_phrase(text_: str, weights: str) -> str | None:
-    """Whole words in order at their distances (stopwords leave gaps in positions, as in the index)."""
-    by_pos: dict[int, str] = {}
-    for word, pos, _start, _end in segment(text_):
-        by_pos[pos] = word  # the whole word comes last for its position
-    positions = sorted(by_pos)
-    if not positions:
-        return None
-    out = _pg(by_pos[positions[0]], weights)
-    for before, pos in zip(positions, positions[1:], strict=False):
-        out += f" <{pos - before}> " + _pg(by_pos[pos], weights)
-    return f"({out})"
-
-
 def _scored(plan: Plan, raw: str, chosen: list[str], extra: list[str]) -> None:
-    """The OR of the words; a short text (a pasted title) also scores as a phrase in titles: one
-    more phrase for bm25 on SQLite, a ×(1 + TITLE_PHRASE_BOOST) factor on PostgreSQL."""
+    """The OR of the words; a short text (a pasted title) also scores as a phrase in titles (one
+    more phrase for bm25)."""
     plan.scored = _or(chosen + extra)
     plan.terms = chosen + extra
     if len(raw) <= shared.TITLE_PHRASE_MAX and len(chosen) > 1:
         words = main_words(raw)
         if len(words) > 1:
-            if dialect() == "postgresql":
-                plan.bonus = _pg_phrase(raw, "A")
-            else:
-                plan.scored = f"({plan.scored} OR {{title}}: {_fts(' '.join(words))})"
+            plan.scored = f"({plan.scored} OR {{title}}: {_fts(' '.join(words))})"
 
 
 def _phrase(words: list[str]) -> str:
@@ -111,8 +90,6 @@ def _phrase(words: list[str]) -> str:
 
 
 def _key(token: str, prefix: bool = False) -> str:
-    if dialect() == "postgresql":
-        return _pg(token, "D", prefix)
     return "{keys}: " + _fts(token) + (" *" if prefix else "")
 
 
@@ -128,8 +105,7 @@ def build_plan(parsed, filters) -> Plan:
     for phrase in parsed.phrases:
         words = main_words(phrase)
         if words:
-            plan.must.append(_pg_phrase(phrase, "ABC" if len(words) == 1 else "B") if dialect() == "postgresql"
-                             else _phrase(words))
+            plan.must.append(_phrase(words))
             plan.terms.append(phrase)
     if parsed.number:
         plan.where.append(f"d.number = {plan.param(parsed.number.upper())}")
@@ -154,73 +130,84 @@ def build_plan(parsed, filters) -> Plan:
     for raw in parsed.excluded:
         words = [w for w in main_words(raw) if w not in STOPWORDS]
         if words:
-            plan.exclude.append(" AND ".join(_or([w]) for w in words) if dialect() != "postgresql"
-                                else "(" + " & ".join(_pg(w) for w in words) + ")")
+            plan.exclude.append(" AND ".join(_or([w]) for w in words))
     return plan
 
 
 def _match_expression(plan: Plan) -> str | None:
     parts = ([plan.scored] if plan.scored else []) + plan.must
-    if dialect() == "postgresql":
-        if not parts:
-            return None
-        expression = " & ".join(parts)
-        for excluded in plan.exclude:
-            expression = f"({expression}) & !{excluded}"
-        return expression
-    return " AND ".join(f"({p})" for p in parts) if parts else None
+    if not parts:
+        return None
+    expression = " AND ".join(f"({p})" for p in parts)
+    for excluded in plan.exclude:
+        expression = f"({expression}) NOT ({excluded})"
+    return expression
 
 
-def fetch(plan: Plan, sort: str, limit: int) -> tuple[list[tuple[float, dict]], int]:
-    """(score, fields) of the first `limit` hits in the engine's order, and the exact total."""
+def fetch(plan: Plan, sort: str, limit: int) -> tuple[list[tuple[float, dict]], int, bool]:
+    """(score, fields) of the first `limit` hits in the engine's order, the total and whether the
+    total is an estimate."""
     ensure_tables()
-    expression = _match_expression(plan)
-    where = list(plan.where)
-    params = dict(plan.params)
-    columns = "d.qid, d.canonical, d.superseded, d.quality, d.asked"
-    if dialect() == "postgresql":
-        source = f"{PREFIX}doc d"
-        score = "0.0"
-        if expression:
-            params["tsq"] = expression
-            where.insert(0, "d.tsv @@ CAST(:tsq AS tsquery)")
-            if plan.scored:
-                score = f"ts_rank_cd('{PG_WEIGHTS}', d.tsv, CAST(:tsq AS tsquery), 1)"
-                if plan.bonus:
-                    params["bonus"] = plan.bonus
-                    score += (f" * (CASE WHEN d.tsv @@ CAST(:bonus AS tsquery) THEN {1 + shared.TITLE_PHRASE_BOOST}"
-                              " ELSE 1 END)")
-        elif plan.exclude:
-            params["tsx"] = " | ".join(plan.exclude)
-            where.append("NOT (d.tsv @@ CAST(:tsx AS tsquery))")
-    else:
-        if expression:  # bm25() only works in a plain query over the FTS table: match first, then join
-            rank = f"-bm25({PREFIX}fts, {', '.join(map(str, BM25_WEIGHTS))})" if plan.scored else "0.0"
-            source = (f"(SELECT rowid AS qid, {rank} AS rank FROM {PREFIX}fts WHERE {PREFIX}fts MATCH :m) m "
-                      f"JOIN {PREFIX}doc d ON d.qid = m.qid")
-            params["m"] = expression
-            score = "m.rank"
-        else:
-            source, score = f"{PREFIX}doc d", "0.0"
-        if plan.exclude:
-            params["x"] = " OR ".join(f"({e})" for e in plan.exclude)
-            where.append(f"d.qid NOT IN (SELECT rowid FROM {PREFIX}fts WHERE {PREFIX}fts MATCH :x)")
-    order = {"newest": "d.asked DESC, d.qid DESC", "quality": "d.quality DESC, d.asked DESC, d.qid DESC"}.get(
-        sort, "score DESC, d.qid DESC")
-    sql = (f"SELECT {columns}, {score} AS score, count(*) OVER () AS total FROM {source}"
-           + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order} LIMIT :limit")
-    params["limit"] = limit
     try:
-        with db.engine.connect() as conn:  # not the session's snapshot: see the latest drained batch
-            rows = conn.execute(text(sql), params).all()
+        with engine().connect() as conn:  # not the session's snapshot: see the latest drained batch
+            rows, total, estimate = _fetch(conn, plan, sort, limit)
     except DBAPIError as error:  # damaged or missing search tables: a clean 503, `search rebuild` repairs
         raise SearchUnavailable(str(error.orig)) from error
-    total = rows[0].total if rows else 0
-    if not rows and limit > 0:
-        total = 0
     out = [(float(r.score or 0.0), {"id": str(r.qid), "canonical": str(r.canonical), "superseded": str(r.superseded),
                                     "quality": r.quality}) for r in rows]
-    return out, total
+    return out, total, estimate
+
+
+COLUMNS = "d.qid, d.canonical, d.superseded, d.quality, d.asked"
+ORDERS = {"newest": "d.asked DESC, d.qid DESC", "quality": "d.quality DESC, d.asked DESC, d.qid DESC"}
+
+
+def _fetch(conn: Connection, plan: Plan, sort: str, limit: int):
+    """Relevance without column filters: the top `limit` inside FTS5 (bm25 of each match, no join),
+    then the few rows joined. Otherwise the matches join sx_doc for filters and sorts."""
+    expression = _match_expression(plan)
+    where = list(plan.where)
+    params = dict(plan.params, limit=limit)
+    rank = f"-bm25({PREFIX}fts, {', '.join(map(str, BM25_WEIGHTS))})" if plan.scored else "0.0"
+    if expression:
+        params["m"] = expression
+    if expression and not where and sort not in ORDERS:
+        top = (f"SELECT rowid AS qid, {rank} AS score FROM {PREFIX}fts WHERE {PREFIX}fts MATCH :m "
+               "ORDER BY score DESC, rowid DESC LIMIT :limit")
+        sql = f"SELECT {COLUMNS}, m.score FROM ({top}) m JOIN {PREFIX}doc d ON d.qid = m.qid ORDER BY m.score DESC, d.qid DESC"
+    elif expression and sort not in ORDERS:
+        sql = (f"SELECT {COLUMNS}, m.score FROM (SELECT rowid AS qid, {rank} AS score FROM {PREFIX}fts "
+               f"WHERE {PREFIX}fts MATCH :m) m JOIN {PREFIX}doc d ON d.qid = m.qid WHERE {' AND '.join(where)} "
+               "ORDER BY m.score DESC, d.qid DESC LIMIT :limit")
+    else:  # newest / quality, or filters only: walk sx_doc in order, keeping the matches
+        if expression:
+            where.insert(0, f"d.qid IN (SELECT rowid FROM {PREFIX}fts WHERE {PREFIX}fts MATCH :m)")
+        sql = (f"SELECT {COLUMNS}, 0.0 AS score FROM {PREFIX}doc d" + (" WHERE " + " AND ".join(where) if where else "")
+               + f" ORDER BY {ORDERS.get(sort, 'd.asked DESC, d.qid DESC')} LIMIT :limit")
+    rows = conn.execute(text(sql), params).all()
+    if len(rows) < limit:
+        return rows, len(rows), False
+    return rows, *_count(conn, expression, plan, params)
+
+
+def _count(conn: Connection, expression: str | None, plan: Plan, params: dict) -> tuple[int, bool]:
+    """Matches counted up to COUNT_EXACT_MAX in document order; beyond, extrapolated from how far
+    through the documents the count got (as the Whoosh backend does): 约 N."""
+    cap = shared.COUNT_EXACT_MAX
+    where = list(plan.where)
+    if expression:
+        where.insert(0, f"d.qid IN (SELECT rowid FROM {PREFIX}fts WHERE {PREFIX}fts MATCH :m)")
+    if expression and not plan.where:
+        first = f"SELECT rowid AS qid FROM {PREFIX}fts WHERE {PREFIX}fts MATCH :m ORDER BY rowid LIMIT :cap"
+    else:
+        first = (f"SELECT d.qid FROM {PREFIX}doc d" + (" WHERE " + " AND ".join(where) if where else "")
+                 + " ORDER BY d.qid LIMIT :cap")
+    count, last = conn.execute(text(f"SELECT count(*), max(qid) FROM ({first})"), dict(params, cap=cap)).one()
+    if count < cap:
+        return count, False
+    through = conn.execute(text(f"SELECT count(*) FROM {PREFIX}doc WHERE qid <= :last"), {"last": last}).scalar()
+    estimate = count * document_count_cached() / max(through, 1)
+    return max(count, int(float(f"{estimate:.2g}"))), True  # two significant digits: 约 3,400
 
 
 def run_search(raw: str, filters=None, sort: str = "relevance", page: int = 1, per_page: int = 10, user=None,
@@ -237,10 +224,10 @@ def run_search(raw: str, filters=None, sort: str = "relevance", page: int = 1, p
         return shared.SearchResults([], 0, page, per_page, parsed, [])
     offset = (page - 1) * per_page
     need = offset + per_page
-    if sort in ("newest", "quality"):
-        order, total = fetch(plan, sort, need)
+    if sort in ORDERS:
+        order, total, estimate = fetch(plan, sort, need)
     else:
-        order, total = fetch(plan, "relevance", max(need, shared.RERANK))
+        order, total, estimate = fetch(plan, "relevance", max(need, shared.RERANK))
         head = order[:shared.RERANK]
         if shared.USE_RERANK:
             head = sorted(head, key=lambda item: -shared.final_score(item[0], item[1]))
@@ -249,7 +236,7 @@ def run_search(raw: str, filters=None, sort: str = "relevance", page: int = 1, p
         total = max(total, len(order))
     window = [(None, score, fields) for score, fields in order[offset:offset + per_page]]
     hits = shared._to_hits(window, plan.terms, snippets, user)
-    return shared.SearchResults(hits, total, page, per_page, parsed, plan.terms)
+    return shared.SearchResults(hits, total, page, per_page, parsed, plan.terms, total_is_estimate=estimate)
 
 
 def similar_questions(text_: str, limit: int = 5, user=None, exclude_id: int | None = None):
@@ -262,7 +249,7 @@ def similar_questions(text_: str, limit: int = 5, user=None, exclude_id: int | N
         return []
     plan = Plan()
     _scored(plan, text_, chosen, extra)
-    order, _total = fetch(plan, "relevance", limit + 10)
+    order, _total, _estimate = fetch(plan, "relevance", limit + 10)
     order.sort(key=lambda item: -shared.final_score(item[0], item[1]))
     if exclude_id is not None:
         order = [o for o in order if o[1]["id"] != str(exclude_id)]

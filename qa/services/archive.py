@@ -107,30 +107,39 @@ def _placeholders() -> tuple[Procuratorate, User]:
     return org, asker
 
 
-def _expert(name: str, org: Procuratorate, cache: dict[str, User]) -> User:
-    name = (name or "").strip()[:50] or "历史答复"
-    if name in cache:
-        return cache[name]
-    username = "imp-e-" + hashlib.sha1(name.encode()).hexdigest()[:12]
-    user = db.session.execute(select(User).filter_by(username=username)).scalar_one_or_none()
-    if user is None:
-        user = User(username=username, name=name, org_id=org.id, active=False, password_hash=None)
-        db.session.add(user)
+def _expert_name(name: str) -> str:
+    return (name or "").strip()[:50] or "历史答复"
+
+
+def _load_experts(names: Iterable[str], org: Procuratorate, cache: dict[str, int]) -> None:
+    """Placeholder accounts for the batch's expert names, in one query; ids cached (not objects:
+    they outlive commits)."""
+    missing = {_expert_name(n) for n in names} - cache.keys()
+    if not missing:
+        return
+    usernames = {"imp-e-" + hashlib.sha1(name.encode()).hexdigest()[:12]: name for name in missing}
+    with db.session.no_autoflush:
+        for user_id, username in db.session.execute(select(User.id, User.username).where(User.username.in_(usernames))):
+            cache[usernames.pop(username)] = user_id
+    fresh = [User(username=username, name=name, org_id=org.id, active=False, password_hash=None)
+             for username, name in sorted(usernames.items())]
+    if fresh:
+        db.session.add_all(fresh)
         db.session.flush()
-    cache[name] = user
-    return user
+        cache.update((user.name, user.id) for user in fresh)
 
 
-def _tag_rows(names: list[str], cache: dict[str, Tag]) -> list[Tag]:
-    missing = [n for n in names if n not in cache]
-    if missing:
+def _load_tags(names: Iterable[str], cache: dict[str, Tag]) -> None:
+    """The batch's tags in one query (no autoflush per tag), new ones created."""
+    missing = {n for n in names if n not in cache}
+    if not missing:
+        return
+    with db.session.no_autoflush:
         for tag in db.session.execute(select(Tag).where(Tag.name.in_(missing))).scalars():
             cache[tag.name] = tag
-        for name in missing:
-            if name not in cache:
-                cache[name] = Tag(name=name)
-                db.session.add(cache[name])
-    return [cache[n] for n in names]
+    for name in sorted(missing - cache.keys()):
+        cache[name] = Tag(name=name)
+        db.session.add(cache[name])
 
 
 def _reserve(org_id: int, year: int, count: int) -> int:
@@ -149,14 +158,15 @@ def import_records(records: Iterable[tuple[int, ThreadRecord]], progress: Progre
                    batch_size: int = 1000) -> ThreadImportReport:
     """Create threads for records not imported before; one commit per batch."""
     report = ThreadImportReport()
-    experts: dict[str, User] = {}
-    tags: dict[str, Tag] = {}
+    experts: dict[str, int] = {}
+    tags: dict[str, Tag] = {}  # per batch: objects expire at each commit
     batch: list[tuple[int, ThreadRecord]] = []
 
     def flush_batch():
         if not batch:
             return
         begin_write()  # SQLite: take the write lock first (a stale read snapshot cannot write)
+        tags.clear()
         refs = [r.ref for _line, r in batch]
         existing = set(db.session.execute(select(ThreadSource.ref).where(ThreadSource.ref.in_(refs))).scalars())
         org, asker = _placeholders()
@@ -172,6 +182,8 @@ def import_records(records: Iterable[tuple[int, ThreadRecord]], progress: Progre
         for record in fresh:
             asked = record.asked_at or now
             by_year.setdefault(asked.astimezone(CHINA).year, []).append(record)
+        _load_tags((t for record in fresh for t in record.tags), tags)
+        _load_experts((e for record in fresh for _b, e, _a in record.answers), org, experts)
         created: list[tuple[Question, ThreadRecord]] = []
         for year, records in by_year.items():
             seq = _reserve(org.id, year, len(records))
@@ -179,9 +191,8 @@ def import_records(records: Iterable[tuple[int, ThreadRecord]], progress: Progre
                 asked = record.asked_at or now
                 answers = []
                 for body, expert_name, answered_at in record.answers:
-                    expert = _expert(expert_name, org, experts)
                     at = answered_at or asked
-                    answers.append(Answer(author_id=expert.id, author_org_id=org.id, body_md=body,
+                    answers.append(Answer(author_id=experts[_expert_name(expert_name)], author_org_id=org.id, body_md=body,
                                           body_html=plain_to_html(body), created_at=at, updated_at=at))
                 question = Question(
                     number=f"JD{year}-{org.code}-{seq:05d}", org_id=org.id, year=year, seq=seq, asker_id=asker.id,
@@ -190,7 +201,7 @@ def import_records(records: Iterable[tuple[int, ThreadRecord]], progress: Progre
                     answered_at=min(a.created_at for a in answers),
                 )
                 question.answers = answers
-                question.tags = _tag_rows(record.tags, tags)
+                question.tags = [tags[t] for t in record.tags]
                 db.session.add(question)
                 created.append((question, record))
                 seq += 1

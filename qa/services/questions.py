@@ -166,13 +166,18 @@ def get_question(number: str) -> Question:
     return question
 
 
-def add_supplement(asker: User, question: Question, body: str) -> Supplement:
-    """补充说明 by the asker; the responsible expert is told."""
+def add_supplement(asker: User, question: Question, body: str, submission_key: str | None = None) -> Supplement:
+    """补充说明 by the asker; the responsible expert is told. A submission_key seen before from this
+    asker returns that supplement again (no duplicate)."""
+    key = check_key(submission_key)
+    if (replay := earlier(Supplement, asker.id, key)) is not None:
+        return replay
     require(can_supplement(asker, question), "只有提问人可以补充说明未关闭的问题。")
     body = validate_text(body, "body", "补充说明", current_app.config["QA_BODY_MAX"])
     body_html = render_markdown(body)
     begin_write()
-    supplement = Supplement(question=question, author_id=asker.id, body_md=body, body_html=body_html)
+    supplement = Supplement(question=question, author_id=asker.id, body_md=body, body_html=body_html,
+                            submission_key=key)
     db.session.add(supplement)
     question.updated_at = utcnow()
     record(asker, "question.supplemented", supplement, question=question)
@@ -181,8 +186,7 @@ def add_supplement(asker: User, question: Question, body: str) -> Supplement:
         if a.active:
             notify(a.expert, "supplement", f"问题 {question.number} 的提问人补充了说明。", question)
     enqueue_index(question)
-    db.session.commit()
-    return supplement
+    return commit_or_earlier(Supplement, asker.id, key) or supplement
 
 
 def accept_answer(asker: User, question: Question, answer_id) -> Answer:

@@ -1,6 +1,6 @@
 """One effect per submission (RELIABILITY.md R03/R04, S18).
 
-The ask and answer forms carry a one-time key, and API clients may send an `Idempotency-Key` header.
+The ask, answer and supplement forms carry a one-time key, and API clients may send an `Idempotency-Key` header.
 A double click, a browser resubmission or a client retrying after a dropped connection sends the same
 key again and gets the first result back instead of a second question or answer. A unique index on
 (author, key) settles two copies arriving at the same moment.
@@ -27,7 +27,7 @@ def check_key(key) -> str | None:
 
 
 def earlier(model, owner_id: int, key: str | None):
-    """The row an earlier submission with this key created, if any (model: Question or Answer)."""
+    """The row an earlier submission with this key created, if any (Question, Answer or Supplement)."""
     if key is None:
         return None
     owner = model.asker_id if hasattr(model, "asker_id") else model.author_id
