@@ -221,7 +221,7 @@ def test_many_matches_show_an_estimated_count(app, client, auth, people, monkeyp
     assert estimated.total_is_estimate and 20 <= estimated.total <= 160
     auth.login("asker")
     page = client.get("/search", query_string={"q": "盗窃"}).get_data(as_text=True)
-    assert f"共找到约 {estimated.total} 个问答" in page
+    assert f"共找到约 {estimated.total:,} 个问答" in page  # 约 37,000 with a thousands separator
     _token, raw = create_api_token(people["asker"], people["asker"], "检索")
     data = client.get("/api/v1/search", query_string={"q": "盗窃"}, headers={"Authorization": f"Bearer {raw}"}).get_json()
     assert (data["total"], data["total_is_estimate"]) == (estimated.total, True)
@@ -318,6 +318,8 @@ def test_legal_terms_stay_whole(app):
 def test_phrases_exclusions_and_filters_in_the_query(app, people, corpus):
     assert numbers('"危险驾驶罪"') == [corpus["drunk"].number]
     assert corpus["drunk"].number not in numbers("驾驶 -醉酒")
+    only_excluded = numbers("-醉酒", filters=Filters(category="criminal"))  # a filter and an exclusion alone
+    assert corpus["theft"].number in only_excluded and corpus["drunk"].number not in only_excluded
     assert numbers("类别:民事 监督") == [corpus["civil"].number]
     assert numbers("监督", filters=Filters(category="criminal")) == []
     assert numbers("标签:多次") == [corpus["theft"].number]

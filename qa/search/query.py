@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from flask import current_app
 from markupsafe import Markup, escape
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from whoosh import query as Q
 
 from qa.errors import ValidationError
@@ -359,12 +359,12 @@ def _to_hits(window, terms, snippets: bool, user) -> list[Hit]:
     ids = [int(fields["id"]) for _docnum, _score, fields in window]
     if not ids:
         return []
-    rows = db.session.execute(
+    rows = db.session.execute(  # three queries (a round trip each on PostgreSQL)
         select(Question).where(Question.id.in_(ids)).options(
-            selectinload(Question.answers).selectinload(Answer.canonical),
-            selectinload(Question.supplements), selectinload(Question.category),
+            selectinload(Question.answers).joinedload(Answer.canonical),
+            selectinload(Question.supplements), joinedload(Question.category),
         )
-    ).scalars().all()
+    ).unique().scalars().all()
     by_id = {q.id: q for q in rows}
     hits = []
     for _docnum, score, fields in window:

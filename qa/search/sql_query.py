@@ -166,42 +166,43 @@ def _fetch(conn: Connection, plan: Plan, sort: str, limit: int):
     """Relevance without column filters: the top `limit` inside FTS5 (bm25 of each match, no join),
     then the few rows joined. Otherwise the matches join sx_doc for filters and sorts."""
     expression = _match_expression(plan)
-    where = list(plan.where)
+    filters = list(plan.where)  # conditions on sx_doc
     params = dict(plan.params, limit=limit)
-    rank = f"-bm25({PREFIX}fts, {', '.join(map(str, BM25_WEIGHTS))})" if plan.scored else "0.0"
     if expression:
         params["m"] = expression
-    if expression and not where and sort not in ORDERS:
-        top = (f"SELECT rowid AS qid, {rank} AS score FROM {PREFIX}fts WHERE {PREFIX}fts MATCH :m "
-               "ORDER BY score DESC, rowid DESC LIMIT :limit")
-        sql = f"SELECT {COLUMNS}, m.score FROM ({top}) m JOIN {PREFIX}doc d ON d.qid = m.qid ORDER BY m.score DESC, d.qid DESC"
-    elif expression and sort not in ORDERS:
-        sql = (f"SELECT {COLUMNS}, m.score FROM (SELECT rowid AS qid, {rank} AS score FROM {PREFIX}fts "
-               f"WHERE {PREFIX}fts MATCH :m) m JOIN {PREFIX}doc d ON d.qid = m.qid WHERE {' AND '.join(where)} "
-               "ORDER BY m.score DESC, d.qid DESC LIMIT :limit")
+    elif plan.exclude:  # only exclusions beside filters: drop their matches
+        params["x"] = " OR ".join(f"({e})" for e in plan.exclude)
+        filters.append(f"d.qid NOT IN (SELECT rowid FROM {PREFIX}fts WHERE {PREFIX}fts MATCH :x)")
+    matched = f"d.qid IN (SELECT rowid FROM {PREFIX}fts WHERE {PREFIX}fts MATCH :m)"
+    rank = f"-bm25({PREFIX}fts, {', '.join(map(str, BM25_WEIGHTS))})" if plan.scored else "0.0"
+    if expression and sort not in ORDERS:
+        top = f"SELECT rowid AS qid, {rank} AS score FROM {PREFIX}fts WHERE {PREFIX}fts MATCH :m"
+        if filters:
+            sql = (f"SELECT {COLUMNS}, m.score FROM ({top}) m JOIN {PREFIX}doc d ON d.qid = m.qid "
+                   f"WHERE {' AND '.join(filters)} ORDER BY m.score DESC, d.qid DESC LIMIT :limit")
+        else:
+            sql = (f"SELECT {COLUMNS}, m.score FROM ({top} ORDER BY score DESC, rowid DESC LIMIT :limit) m "
+                   f"JOIN {PREFIX}doc d ON d.qid = m.qid ORDER BY m.score DESC, d.qid DESC")
     else:  # newest / quality, or filters only: walk sx_doc in order, keeping the matches
-        if expression:
-            where.insert(0, f"d.qid IN (SELECT rowid FROM {PREFIX}fts WHERE {PREFIX}fts MATCH :m)")
+        where = ([matched] if expression else []) + filters
         sql = (f"SELECT {COLUMNS}, 0.0 AS score FROM {PREFIX}doc d" + (" WHERE " + " AND ".join(where) if where else "")
                + f" ORDER BY {ORDERS.get(sort, 'd.asked DESC, d.qid DESC')} LIMIT :limit")
     rows = conn.execute(text(sql), params).all()
     if len(rows) < limit:
         return rows, len(rows), False
-    return rows, *_count(conn, expression, plan, params)
-
-
-def _count(conn: Connection, expression: str | None, plan: Plan, params: dict) -> tuple[int, bool]:
-    """Matches counted up to COUNT_EXACT_MAX in document order; beyond, extrapolated from how far
-    through the documents the count got (as the Whoosh backend does): 约 N."""
-    cap = shared.COUNT_EXACT_MAX
-    where = list(plan.where)
-    if expression:
-        where.insert(0, f"d.qid IN (SELECT rowid FROM {PREFIX}fts WHERE {PREFIX}fts MATCH :m)")
-    if expression and not plan.where:
+    if expression and not filters:
         first = f"SELECT rowid AS qid FROM {PREFIX}fts WHERE {PREFIX}fts MATCH :m ORDER BY rowid LIMIT :cap"
     else:
+        where = ([matched] if expression else []) + filters
         first = (f"SELECT d.qid FROM {PREFIX}doc d" + (" WHERE " + " AND ".join(where) if where else "")
                  + " ORDER BY d.qid LIMIT :cap")
+    return rows, *_count(conn, first, params)
+
+
+def _count(conn: Connection, first: str, params: dict) -> tuple[int, bool]:
+    """Matches (`first`: their ids in document order) counted up to COUNT_EXACT_MAX; beyond,
+    extrapolated from how far through the documents the count got (as on Whoosh): 约 N."""
+    cap = shared.COUNT_EXACT_MAX
     count, last = conn.execute(text(f"SELECT count(*), max(qid) FROM ({first})"), dict(params, cap=cap)).one()
     if count < cap:
         return count, False
