@@ -47,9 +47,8 @@ class Plan:
         return f":{name}"
 
 
-def _select_terms(terms: list[str]) -> list[str]:
+def _select_terms(terms: list[str], df: dict[str, int], total: int) -> list[str]:
     """As the Whoosh plan: drop absent terms and very common ones when rarer exist; keep the rarest."""
-    df, total = doc_frequencies(terms)
     scored = [(df[t], t) for t in terms if df.get(t)]
     rare = [(n, t) for n, t in scored if n <= shared.COMMON_DF * max(total, 1)]
     chosen = sorted(rare or scored)
@@ -57,14 +56,12 @@ def _select_terms(terms: list[str]) -> list[str]:
 
 
 def text_terms(raw: str) -> tuple[list[str], list[str]]:
-    """(chosen words, synonym expansions present in the index)."""
+    """(chosen words, synonym expansions present in the index), from one frequency lookup."""
     words = list(dict.fromkeys(w for w, *_ in segment(raw)))
-    chosen = _select_terms(words)
-    extra = [t for t in expansions(raw) if t not in chosen] if shared.USE_SYNONYMS else []
-    if extra:
-        df, _total = doc_frequencies(extra)
-        extra = [t for t in extra if df.get(t)]
-    return chosen, extra
+    candidates = [t for t in expansions(raw) if t not in words] if shared.USE_SYNONYMS else []
+    df, total = doc_frequencies(words + candidates)
+    chosen = _select_terms(words, df, total)
+    return chosen, [t for t in candidates if df.get(t)]
 
 
 def _or(terms: list[str]) -> str:
