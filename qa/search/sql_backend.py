@@ -49,15 +49,20 @@ _sidecars: dict[str, Engine] = {}
 
 def engine(app=None) -> Engine:
     """The database holding the sx_* tables: the application's when it is SQLite, else a SQLite file
-    of their own in the search index folder (QA_SEARCH_INDEX_DIR), one engine per file and process."""
+    of their own in the search index folder (QA_SEARCH_INDEX_DIR), one engine per file and process.
+    Looked up several times a search: resolved once per application, then read from app.extensions."""
     if db.engine.dialect.name == "sqlite":
         return db.engine
-    from qa.search.index import index_root
-
-    path = str(index_root(app) / SIDECAR_NAME)
-    found = _sidecars.get(path)
+    app = app or current_app._get_current_object()
+    found = app.extensions.get("jd_search_engine")
     if found is None:
-        found = _sidecars[path] = create_engine(f"sqlite:///{path}")  # WAL, busy wait: extensions.py
+        from qa.search.index import index_root
+
+        path = str(index_root(app) / SIDECAR_NAME)
+        found = _sidecars.get(path)
+        if found is None:
+            found = _sidecars[path] = create_engine(f"sqlite:///{path}")  # WAL, busy wait: extensions.py
+        app.extensions["jd_search_engine"] = found
     return found
 
 
